@@ -1,0 +1,163 @@
+"""The `castflow` command. Every error a user can cause ends in a plain message, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import msgspec
+
+from flows.compiler import Plan, compile_flow
+from flows.contacts import Event, InputError, decode_contact, decode_event
+from flows.jsonlogic import RuleError, compile_rule
+from flows.problems import FlowProblems
+from flows.simulator import SimulationError, report_to_json, segment_lookup, simulate
+from flows.timecalc import TimeError, add_duration, parse_duration, parse_instant
+from nodes import CATALOGUE
+
+EXIT_PROBLEMS = 2
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as is, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        return handler(args)
+    except FlowProblems as exc:
+        print("The flow has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except (UserError, InputError, SimulationError) as exc:
+        print(f"castflow: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="castflow", description="Castflow command line")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    sim = commands.add_parser("simulate", help="dry-run a flow over contacts and scripted events")
+    sim.add_argument("flow", type=Path, metavar="FLOW.json")
+    sim.add_argument("--contacts", type=Path, required=True, metavar="CONTACTS.jsonl")
+    sim.add_argument("--events", type=Path, metavar="EVENTS.jsonl")
+    sim.add_argument("--segments", type=Path, metavar="SEGMENTS.jsonl",
+                     help='segment definitions, one {"key": ..., "rule": ...} per line')
+    sim.add_argument("--start", metavar="ISO",
+                     help="virtual start time (default: the first scripted event, else now)")
+    sim.add_argument("--horizon", default="P30D", metavar="DURATION",
+                     help="how far to simulate, an ISO 8601 duration (default P30D)")
+    sim.add_argument("--seed", type=int, default=0, help="seed for split assignment")
+    sim.set_defaults(handler=_simulate)
+
+    flow = commands.add_parser("flow", help="work with flow documents")
+    flow_commands = flow.add_subparsers(title="flow commands", metavar="COMMAND")
+    validate = flow_commands.add_parser("validate", help="check a flow document")
+    validate.add_argument("file", type=Path, metavar="FLOW.json")
+    validate.set_defaults(handler=_validate)
+    return parser
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def _compile(path: Path) -> Plan:
+    return compile_flow(_read(path), CATALOGUE)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    plan = _compile(args.file)
+    print(f"{args.file}: OK ({len(plan.nodes)} nodes, {len(plan.triggers)} trigger(s))")
+    return 0
+
+
+def _lines(path: Path) -> Iterator[tuple[str, bytes]]:
+    """JSON lines, or one JSON array; yields (where, json) for each item."""
+    data = _read(path)
+    if data.lstrip()[:1] == b"[":
+        try:
+            items = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise UserError(f"{path}: not valid JSON ({exc})") from None
+        for number, item in enumerate(items, 1):
+            yield f"{path} item {number}", msgspec.json.encode(item)
+        return
+    for number, line in enumerate(data.splitlines(), 1):
+        if line.strip():
+            yield f"{path} line {number}", line
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    plan = _compile(args.flow)
+    contacts = [decode_contact(line, where) for where, line in _lines(args.contacts)]
+    events: list[Event] = []
+    if args.events is not None:
+        events = [decode_event(line, where) for where, line in _lines(args.events)]
+    segments = segment_lookup(_segments(args.segments)) if args.segments else None
+    try:
+        horizon = parse_duration(args.horizon)
+        start_at = parse_instant(args.start) if args.start else _default_start(events)
+    except TimeError as exc:
+        raise UserError(str(exc)) from None
+    end_at = add_duration(start_at, horizon, plan.timezone)
+    kwargs: dict[str, Any] = {"seed": args.seed}
+    if segments is not None:
+        kwargs["segments"] = segments
+    report = simulate(plan, contacts, events, start_at, end_at, **kwargs)
+    out = sys.stdout.buffer
+    out.write(report_to_json(report))
+    out.write(b"\n")
+    out.flush()
+    return 0
+
+
+class _SegmentLine(msgspec.Struct, forbid_unknown_fields=True):
+    key: str
+    rule: Any
+    name: str | None = None
+
+
+def _segments(path: Path) -> dict[str, Any]:
+    rules = {}
+    for where, line in _lines(path):
+        try:
+            segment = msgspec.json.decode(line, type=_SegmentLine)
+            rules[segment.key] = compile_rule(segment.rule)
+        except (msgspec.ValidationError, msgspec.DecodeError, RuleError) as exc:
+            raise UserError(f"{where}: {exc}") from None
+    return rules
+
+
+def _default_start(events: list[Event]) -> datetime:
+    times = [e.at for e in events if e.at is not None]
+    if times:
+        return min(times).astimezone(UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def entrypoint() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

@@ -1,0 +1,234 @@
+"""The interpreter: applies the outcomes of node steps to a run's state.
+
+It is a short loop over the outcome types, shared by the live runtime and the simulator. It never
+performs I/O: a send puts the run in `sending` and returns a `Deliver` effect; the shell delivers
+(or, in a dry run, records) the message and reports back with `delivered`. Waits put the run in
+`waiting` with a wake-up time; the shell calls `wake` when the time comes, or `receive` when an
+event arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from flows.catalogue import SegmentLookup, StepContext, no_segments
+from flows.compiler import Plan
+from flows.outcomes import Await, Exit, Go, MessageDraft, Send, Sleep
+
+RunStatus = Literal["active", "waiting", "sending", "completed", "exited"]
+FINISHED: frozenset[str] = frozenset({"completed", "exited"})
+
+
+class PathEntry(msgspec.Struct, omit_defaults=True):
+    """One node a run entered; encoded as is in simulation reports and run timelines."""
+
+    node: str
+    at: datetime
+    port: str | None = None
+    reasons: dict[str, str] | None = None  # channels skipped by a channel choice, and why
+    reason: str | None = None  # why a send failed, or why the run exited
+    left: datetime | None = None  # when the run left, if later than `at` (waits)
+
+
+@dataclass(slots=True)
+class Run:
+    id: str
+    contact_id: str
+    trigger: str
+    node: str
+    started_at: datetime
+    event: dict[str, Any] | None = None
+    status: RunStatus = "active"
+    step: int = 0  # bumped on every move: the live runtime's compare-and-set counter
+    wake_at: datetime | None = None
+    awaiting: str | None = None
+    resume_port: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    chosen_channel: str | None = None
+    exit_reason: str | None = None
+    pending: MessageDraft | None = None
+    path: list[PathEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """What the shell lends the steps: the split seed and segment membership."""
+
+    seed: int = 0
+    segments: SegmentLookup = no_segments
+
+
+@dataclass(slots=True)
+class Deliver:
+    """Hand this message to its channel, then call `delivered`. `key` is the idempotency key."""
+
+    run_id: str
+    node: str
+    step: int
+    at: datetime
+    message: MessageDraft
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.node}:{self.step}"
+
+
+@dataclass(slots=True)
+class SetAttributes:
+    contact_id: str
+    values: dict[str, Any]
+
+
+Effect = Deliver | SetAttributes
+
+
+def start(
+    plan: Plan,
+    trigger: str,
+    run_id: str,
+    contact: dict[str, Any],
+    now: datetime,
+    event: dict[str, Any] | None = None,
+) -> Run:
+    """A new run, positioned on its trigger node; call `advance` to move it."""
+    return Run(
+        id=run_id,
+        contact_id=str(contact.get("id", "")),
+        trigger=trigger,
+        node=trigger,
+        started_at=now,
+        event=event,
+    )
+
+
+def advance(
+    plan: Plan, run: Run, contact: dict[str, Any], now: datetime, env: Environment
+) -> list[Effect]:
+    """Step an active run through nodes until it waits, sends or ends."""
+    effects: list[Effect] = []
+    nodes = plan.nodes
+    while run.status == "active":
+        node = nodes[run.node]
+        entry = PathEntry(node.id, now)
+        run.path.append(entry)
+        ctx = StepContext(
+            node.id, contact, run.event, run.vars, now, plan.timezone,
+            run.chosen_channel, env.seed, env.segments,
+        )
+        outcome = node.program.step(ctx)
+        if type(outcome) is Go:
+            if outcome.reasons:
+                entry.reasons = outcome.reasons
+            if outcome.reason is not None:
+                entry.reason = outcome.reason
+            if outcome.chosen_channel is not None:
+                run.chosen_channel = outcome.chosen_channel
+            if outcome.set_attributes:
+                contact.setdefault("attributes", {}).update(outcome.set_attributes)
+                effects.append(SetAttributes(run.contact_id, outcome.set_attributes))
+            _leave(plan, run, outcome.port, now)
+        elif type(outcome) is Sleep:
+            if outcome.until <= now:
+                _leave(plan, run, outcome.port, now)
+            else:
+                run.status = "waiting"
+                run.wake_at = outcome.until
+                run.resume_port = outcome.port
+        elif type(outcome) is Await:
+            run.status = "waiting"
+            run.wake_at = outcome.until
+            run.awaiting = outcome.event
+            run.resume_port = "timeout"
+        elif type(outcome) is Send:
+            run.status = "sending"
+            run.pending = outcome.message
+            effects.append(Deliver(run.id, node.id, run.step, now, outcome.message))
+        elif type(outcome) is Exit:
+            run.status = "exited"
+            run.exit_reason = outcome.reason
+            entry.reason = outcome.reason
+        else:  # pragma: no cover - a node kind broke the contract
+            raise TypeError(f"node {node.id!r} returned {outcome!r}, which is not an outcome")
+    return effects
+
+
+def wake(
+    plan: Plan, run: Run, contact: dict[str, Any], now: datetime, env: Environment
+) -> list[Effect]:
+    """The run's wake-up time has come: leave the wait (by `timeout` for an event wait)."""
+    if run.status != "waiting" or run.wake_at is None or run.wake_at > now:
+        return []
+    port = run.resume_port or "next"
+    _clear_wait(run)
+    _leave(plan, run, port, now)
+    return advance(plan, run, contact, now, env)
+
+
+def receive(
+    plan: Plan,
+    run: Run,
+    contact: dict[str, Any],
+    event: dict[str, Any],
+    now: datetime,
+    env: Environment,
+) -> list[Effect] | None:
+    """Offer an event to a waiting run. None when the run was not waiting for it."""
+    if run.status != "waiting" or run.awaiting != event.get("name"):
+        return None
+    entered = run.path[-1].at
+    if now <= entered:  # only events later than the moment the run reached the wait count
+        return None
+    node = plan.nodes[run.node]
+    ctx = StepContext(
+        node.id, contact, event, run.vars, now, plan.timezone,
+        run.chosen_channel, env.seed, env.segments,
+    )
+    if not node.program.accepts(ctx):
+        return None
+    run.vars[node.id] = event  # later steps can use the awaited event as vars.<node id>
+    _clear_wait(run)
+    _leave(plan, run, "event", now)
+    return advance(plan, run, contact, now, env)
+
+
+def delivered(
+    plan: Plan,
+    run: Run,
+    contact: dict[str, Any],
+    now: datetime,
+    env: Environment,
+    failure: str | None = None,
+) -> list[Effect]:
+    """The shell handed over the pending message (or failed to, with a reason)."""
+    if run.status != "sending":
+        return []
+    run.pending = None
+    if failure is not None:
+        run.path[-1].reason = failure
+    _leave(plan, run, "sent" if failure is None else "failed", now)
+    return advance(plan, run, contact, now, env)
+
+
+def _clear_wait(run: Run) -> None:
+    run.status = "active"
+    run.wake_at = None
+    run.awaiting = None
+    run.resume_port = None
+
+
+def _leave(plan: Plan, run: Run, port: str, now: datetime) -> None:
+    entry = run.path[-1]
+    entry.port = port
+    if now != entry.at:
+        entry.left = now
+    run.step += 1
+    target = plan.nodes[run.node].next.get(port)
+    if target is None:
+        run.status = "completed"
+    else:
+        run.node = target
+        run.status = "active"

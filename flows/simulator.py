@@ -1,0 +1,273 @@
+"""Dry runs: a compiled flow over many contacts, on a virtual clock, with a recording sender.
+
+Contacts never affect one another in v1, so each contact is simulated on its own timeline: its
+scripted events in time order, interleaved with its runs' wake-ups. That keeps the simulation
+linear in contacts and fully deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from flows.catalogue import SegmentLookup, StepContext, no_segments
+from flows.compiler import Plan
+from flows.contacts import Event, event_to_data
+from flows.interpreter import (
+    FINISHED,
+    Deliver,
+    Effect,
+    Environment,
+    PathEntry,
+    Run,
+    advance,
+    delivered,
+    receive,
+    start,
+    wake,
+)
+
+
+class NodeCount(msgspec.Struct):
+    entered: int = 0
+    ports: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class Message(msgspec.Struct, omit_defaults=True):
+    node: str
+    channel: str
+    to: str
+    at: datetime
+    content: dict[str, str]
+    topic: str | None = None
+
+
+class RunReport(msgspec.Struct, omit_defaults=True):
+    contact: str
+    status: str
+    path: list[PathEntry]
+    messages: list[Message]
+    reason: str | None = None  # why the run exited
+    waiting_until: datetime | None = None
+    awaiting: str | None = None
+
+
+class Report(msgspec.Struct):
+    nodes: dict[str, NodeCount]
+    runs: list[RunReport]
+    messages: dict[str, int]
+
+
+class SimulationError(ValueError):
+    pass
+
+
+def simulate(
+    plan: Plan,
+    contacts: Iterable[dict[str, Any]],
+    events: Iterable[Event],
+    start_at: datetime,
+    end_at: datetime,
+    *,
+    seed: int = 0,
+    segments: SegmentLookup = no_segments,
+) -> Report:
+    """Run `plan` for every contact from `start_at` to `end_at` and report what would happen."""
+    env = Environment(seed=seed, segments=segments)
+    by_contact = _events_by_contact(events, start_at)
+    reports: list[RunReport] = []
+    known: set[str] = set()
+    try:
+        for contact in contacts:
+            cid = contact["id"]
+            known.add(cid)
+            _Timeline(plan, env, contact, by_contact.get(cid, []), start_at, end_at).run(reports)
+        # A scripted event for a contact not in the list: it enters as a bare profile, as live.
+        for cid, script in by_contact.items():
+            if cid not in known:
+                _Timeline(plan, env, {"id": cid}, script, start_at, end_at).run(reports)
+    except LookupError as exc:  # a segment the flow names was not given
+        raise SimulationError(str(exc).strip("'\"")) from None
+    return _summarise(plan, reports)
+
+
+def _events_by_contact(
+    events: Iterable[Event], start_at: datetime
+) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
+    seen_ids: set[str] = set()
+    grouped: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+    for event in events:
+        if event.id is not None:
+            if event.id in seen_ids:
+                continue  # a repeated id is the same event delivered twice
+            seen_ids.add(event.id)
+        at = event.at or start_at
+        grouped.setdefault(event.contact, []).append((at, event_to_data(event, at)))
+    for script in grouped.values():
+        script.sort(key=lambda item: item[0])  # stable: same-time events keep script order
+    return grouped
+
+
+class _Timeline:
+    """One contact's runs, driven through its events and wake-ups in time order."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        env: Environment,
+        contact: dict[str, Any],
+        script: list[tuple[datetime, dict[str, Any]]],
+        start_at: datetime,
+        end_at: datetime,
+    ) -> None:
+        self.plan = plan
+        self.env = env
+        self.contact = contact
+        self.script = script
+        self.start_at = start_at
+        self.end_at = end_at
+        self.runs: list[Run] = []
+        self.messages: dict[str, list[Message]] = {}
+
+    def run(self, reports: list[RunReport]) -> None:
+        self._enrol_at_start()
+        script = self.script
+        index = 0
+        end_at = self.end_at
+        while True:
+            timer = self._next_wake()
+            event_at = script[index][0] if index < len(script) else None
+            if timer is not None and (event_at is None or timer <= event_at):
+                if timer > end_at:
+                    break
+                self._wake_all(timer)
+            elif event_at is not None:
+                if event_at > end_at:
+                    break
+                if event_at >= self.start_at:
+                    self._on_event(event_at, script[index][1])
+                index += 1
+            else:
+                break
+        cid = self.contact["id"]
+        for run in self.runs:
+            waiting = run.status == "waiting"
+            reports.append(RunReport(
+                contact=cid,
+                status=run.status,
+                path=run.path,
+                messages=self.messages.get(run.id, []),
+                reason=run.exit_reason,
+                waiting_until=run.wake_at if waiting else None,
+                awaiting=run.awaiting if waiting else None,
+            ))
+
+    def _enrol_at_start(self) -> None:
+        plan = self.plan
+        for trigger in plan.triggers:
+            spec = plan.trigger_spec(trigger)
+            if spec.on == "api":
+                self._enrol(trigger, self.start_at, None)
+            elif spec.on == "schedule" and self._in_audience(trigger, spec.segment):
+                self._enrol(trigger, self.start_at, None)
+
+    def _in_audience(self, trigger: str, segment: str | None) -> bool:
+        node = self.plan.nodes[trigger]
+        ctx = self._context(trigger, None, self.start_at)
+        if segment is not None:
+            try:
+                return self.env.segments(segment, ctx.data())
+            except LookupError as exc:
+                raise SimulationError(str(exc)) from None
+        return node.program.accepts(ctx)
+
+    def _context(self, node_id: str, event: dict[str, Any] | None, now: datetime) -> StepContext:
+        return StepContext(
+            node_id, self.contact, event, {}, now, self.plan.timezone, None,
+            self.env.seed, self.env.segments,
+        )
+
+    def _next_wake(self) -> datetime | None:
+        earliest: datetime | None = None
+        for run in self.runs:
+            if run.status == "waiting" and run.wake_at is not None and (
+                earliest is None or run.wake_at < earliest
+            ):
+                earliest = run.wake_at
+        return earliest
+
+    def _wake_all(self, now: datetime) -> None:
+        for run in self.runs:
+            if run.status == "waiting" and run.wake_at == now:
+                self._apply(run, wake(self.plan, run, self.contact, now, self.env), now)
+
+    def _on_event(self, now: datetime, event: dict[str, Any]) -> None:
+        plan = self.plan
+        # Runs already waiting see the event first: a run it starts cannot be waiting for it.
+        for run in list(self.runs):
+            effects = receive(plan, run, self.contact, event, now, self.env)
+            if effects is not None:
+                self._apply(run, effects, now)
+        for trigger in plan.triggers_on(event["name"]):
+            if plan.nodes[trigger].program.accepts(self._context(trigger, event, now)):
+                self._enrol(trigger, now, event)
+
+    def _enrol(self, trigger: str, now: datetime, event: dict[str, Any] | None) -> None:
+        entry = self.plan.entry
+        if entry == "once" and self.runs:
+            return
+        if entry == "single_active" and any(r.status not in FINISHED for r in self.runs):
+            return
+        run = start(self.plan, trigger, f"{self.contact['id']}#{len(self.runs) + 1}",
+                    self.contact, now, event)
+        self.runs.append(run)
+        self._apply(run, advance(self.plan, run, self.contact, now, self.env), now)
+
+    def _apply(self, run: Run, effects: list[Effect], now: datetime) -> None:
+        # The recording sender: every hand-over succeeds at once, so the run moves straight on.
+        while effects:
+            more: list[Effect] = []
+            for effect in effects:
+                if type(effect) is Deliver:
+                    draft = effect.message
+                    self.messages.setdefault(run.id, []).append(Message(
+                        effect.node, draft.channel, draft.to, effect.at, draft.content, draft.topic
+                    ))
+                    more.extend(delivered(self.plan, run, self.contact, now, self.env))
+            effects = more
+
+
+def _summarise(plan: Plan, reports: list[RunReport]) -> Report:
+    counts = {node.id: NodeCount() for node in plan.document.nodes}
+    channels: dict[str, int] = {}
+    for report in reports:
+        for entry in report.path:
+            count = counts[entry.node]
+            count.entered += 1
+            if entry.port is not None:
+                count.ports[entry.port] = count.ports.get(entry.port, 0) + 1
+        for message in report.messages:
+            channels[message.channel] = channels.get(message.channel, 0) + 1
+    return Report(nodes=counts, runs=reports, messages=channels)
+
+
+def report_to_json(report: Report) -> bytes:
+    return _encoder.encode(report)
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def segment_lookup(rules: Mapping[str, Any]) -> SegmentLookup:
+    """Segment membership from rules given with the dry run (key -> compiled rule)."""
+
+    def lookup(key: str, data: Mapping[str, Any]) -> bool:
+        rule = rules.get(key)
+        if rule is None:
+            raise LookupError(f"segment {key!r} is not defined")
+        return bool(rule.test(data))
+
+    return lookup

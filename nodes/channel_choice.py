@@ -1,0 +1,64 @@
+"""Channel choice: picks the contact's preferred reachable channel among candidates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
+from flows.outcomes import Go, Outcome
+from nodes._channels import Channel, unreachable_reason
+
+
+class ChannelChoiceConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    channels: Annotated[
+        list[Channel],
+        msgspec.Meta(title="Channels, in order", description="Candidates, most wanted first"),
+    ]
+    topic: Annotated[
+        str | None,
+        msgspec.Meta(title="Topic", description="The contact's preferred channel for it goes first"),
+    ] = None
+
+
+class ChannelChoiceProgram(Program):
+    def __init__(self, channels: tuple[str, ...], topic: str | None) -> None:
+        self.channels = channels
+        self.topic = topic
+
+    def step(self, ctx: StepContext) -> Outcome:
+        order = self.channels
+        if self.topic is not None:
+            preferences = ctx.contact.get("preferences")
+            preferred = preferences.get(self.topic) if isinstance(preferences, dict) else None
+            if preferred in order and preferred != order[0]:
+                order = (preferred, *(c for c in order if c != preferred))
+        reasons: dict[str, str] = {}
+        for channel in order:
+            reason = unreachable_reason(ctx.contact, channel)
+            if reason is None:
+                return Go(channel, reasons=reasons or None, chosen_channel=channel)
+            reasons[channel] = reason
+        return Go("none", reasons=reasons)
+
+
+def build(config: ChannelChoiceConfig, check: ConfigCheck) -> ChannelChoiceProgram:
+    if not config.channels:
+        check.problem("choose at least one channel.")
+    if len(set(config.channels)) != len(config.channels):
+        check.problem("a channel is listed twice: list each channel once.")
+    return ChannelChoiceProgram(tuple(dict.fromkeys(config.channels)), config.topic)
+
+
+KIND = NodeKind(
+    type="channel_choice",
+    label="Channel choice",
+    description="Goes on by the contact's preferred channel for the topic, else the first "
+    "candidate they can be reached on; 'none' when no candidate works.",
+    config=ChannelChoiceConfig,
+    ports=lambda config: (*dict.fromkeys(config.channels), "none"),
+    build=build,
+    fixed_ports=("none",),
+    ports_from="channels",
+)

@@ -1,0 +1,117 @@
+"""Send: renders a message for the channel and hands it over; `failed` says why it could not."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
+from flows.outcomes import Go, MessageDraft, Outcome, Send
+from flows.templating import Template, TemplateError
+from nodes._channels import CHANNELS, Channel, address_for, unreachable_reason
+
+
+class EmailContent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class SmsContent(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+
+
+class PushContent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    title: str
+    body: str
+    url: str | None = None
+
+
+class VoiceContent(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+
+
+class ChatContent(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+
+
+class Content(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    email: EmailContent | None = None
+    sms: SmsContent | None = None
+    push: PushContent | None = None
+    voice: VoiceContent | None = None
+    chat: ChatContent | None = None
+
+
+class SendConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    channel: Annotated[
+        Channel | Literal["chosen"],
+        msgspec.Meta(title="Channel", description="'chosen': the last Channel choice's pick"),
+    ]
+    content: Annotated[Content, msgspec.Meta(title="Message, per channel")]
+    topic: Annotated[str | None, msgspec.Meta(title="Topic")] = None
+
+
+# Rendered fields per channel: compiled templates, in a fixed order.
+Templates = dict[str, dict[str, Template]]
+
+
+class SendProgram(Program):
+    def __init__(self, channel: str, topic: str | None, templates: Templates) -> None:
+        self.channel = channel
+        self.topic = topic
+        self.templates = templates
+
+    def step(self, ctx: StepContext) -> Outcome:
+        channel = ctx.chosen_channel if self.channel == "chosen" else self.channel
+        if channel is None:
+            return Go("failed", reason="no_channel_chosen")
+        fields = self.templates.get(channel)
+        if fields is None:
+            return Go("failed", reason="no_content")
+        reason = unreachable_reason(ctx.contact, channel)
+        if reason is not None:
+            return Go("failed", reason=reason)
+        data = ctx.data()
+        try:
+            content = {name: template.render(data) for name, template in fields.items()}
+        except TemplateError:
+            return Go("failed", reason="render_error")
+        to = address_for(ctx.contact, channel)
+        assert to is not None
+        return Send(MessageDraft(channel, to, content, self.topic))
+
+
+def build(config: SendConfig, check: ConfigCheck) -> SendProgram:
+    templates: Templates = {}
+    for channel in CHANNELS:
+        fields: Any = getattr(config.content, channel)
+        if fields is None:
+            continue
+        compiled: dict[str, Template] = {}
+        for name in fields.__struct_fields__:
+            source = getattr(fields, name)
+            if source is None:
+                continue
+            template = check.template(f"content.{channel}.{name}", source)
+            if template is not None:
+                compiled[name] = template
+        templates[channel] = compiled
+    if config.channel != "chosen" and config.channel not in templates:
+        check.problem(f"write the {config.channel} message: content.{config.channel} is missing.")
+    if config.channel == "chosen" and not templates:
+        check.problem("write a message for at least one channel in 'content'.")
+    return SendProgram(config.channel, config.topic, templates)
+
+
+KIND = NodeKind(
+    type="send",
+    label="Send",
+    description="Sends a message on a channel, or on the channel picked by the last Channel "
+    "choice. Leaves by 'failed' (with the reason) when the contact cannot get it.",
+    config=SendConfig,
+    ports=lambda config: ("sent", "failed"),
+    build=build,
+    fixed_ports=("sent", "failed"),
+)
