@@ -1,4 +1,4 @@
-"""The `castflow` command. Every error a user can cause ends in a plain message, never a traceback."""
+"""The `castflow` command. Every error a user can cause ends in a plain message, no traceback."""
 
 from __future__ import annotations
 

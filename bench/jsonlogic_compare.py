@@ -161,7 +161,7 @@ def conformance(compiler: Compiler, cases: list[tuple[str, Any, Any, Any]]) -> l
     for section, rule, data, expected in cases:
         try:
             got = compiler(rule)(data)
-        except Exception as exc:  # noqa: BLE001 - any library error is a failure
+        except Exception as exc:
             failures.append(f"[{section}] {json.dumps(rule)} data={json.dumps(data)}: raised {type(exc).__name__}: {exc}")
             continue
         if not json_equal(got, expected):
@@ -228,7 +228,7 @@ def bench_all(n: int) -> dict[str, float | str]:
             value: Any = None
             for arg in self.args:
                 value = get_value(arg, context)
-                if not value and value != "0" or value == []:
+                if (not value and value != "0") or value == []:
                     return value
             return value
 

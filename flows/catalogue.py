@@ -6,6 +6,7 @@ language is testable with a fake catalogue and a new kind is one module in `node
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,7 +126,7 @@ class NodeKind(Generic[ConfigT]):
     type: str
     label: str
     description: str
-    config: type[ConfigT]
+    config: builtins.type[ConfigT]  # `type` is also a field name here
     # The output ports for a given config (e.g. one per candidate channel).
     ports: Callable[[ConfigT], tuple[str, ...]]
     # Compile the config; record problems on the check instead of raising.

@@ -147,6 +147,7 @@ class _Compiler:
             if kind is None:
                 self.node_problem(node.id, self._unknown_type(node.type))
                 continue
+            config: Any
             try:
                 config = msgspec.convert(node.config, kind.config)
             except msgspec.ValidationError as exc:
@@ -226,7 +227,8 @@ class _Compiler:
         for cycle in _cycles(successors):
             path = " -> ".join([*cycle, cycle[0]])
             self.problems.append(Problem(
-                f"These nodes form a loop: {path}. Flows cannot loop back; remove one of its edges.",
+                f"These nodes form a loop: {path}. "
+                "Flows cannot loop back; remove one of its edges.",
                 node=cycle[0],
             ))
         if not triggers:

@@ -35,7 +35,11 @@ class Node(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_default
 
 
 class Edge(
-    msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True, rename={"from_": "from"}
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    frozen=True,
+    omit_defaults=True,
+    rename={"from_": "from"},
 ):
     from_: str
     to: str

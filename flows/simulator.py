@@ -169,9 +169,10 @@ class _Timeline:
         plan = self.plan
         for trigger in plan.triggers:
             spec = plan.trigger_spec(trigger)
-            if spec.on == "api":
-                self._enrol(trigger, self.start_at, None)
-            elif spec.on == "schedule" and self._in_audience(trigger, spec.segment):
+            audience_ok = spec.on == "api" or (
+                spec.on == "schedule" and self._in_audience(trigger, spec.segment)
+            )
+            if audience_ok:
                 self._enrol(trigger, self.start_at, None)
 
     def _in_audience(self, trigger: str, segment: str | None) -> bool:

@@ -18,7 +18,7 @@ class ChannelChoiceConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defau
     ]
     topic: Annotated[
         str | None,
-        msgspec.Meta(title="Topic", description="The contact's preferred channel for it goes first"),
+        msgspec.Meta(title="Topic", description="Its preferred channel goes first"),
     ] = None
 
 

@@ -39,13 +39,14 @@ _FIELDS: dict[str, frozenset[str]] = {
 
 class TriggerProgram(Program):
     def __init__(self, spec: TriggerSpec, where: Rule | None, audience: Rule | None) -> None:
-        self.trigger = spec
+        self.trigger: TriggerSpec | None = spec
         self.where = where
         self.audience = audience
 
     def accepts(self, ctx: StepContext) -> bool:
         """An event trigger's `where`, or a schedule's audience `rule`."""
-        rule = self.where if self.trigger.on == "event" else self.audience
+        spec = self.trigger
+        rule = self.where if spec is not None and spec.on == "event" else self.audience
         return rule is None or rule.test(ctx.data())
 
     def step(self, ctx: StepContext) -> Outcome:

@@ -120,10 +120,14 @@ def _build_event(config: WaitConfig, check: ConfigCheck) -> Program:
     if isinstance(config.event, EventWait):
         if config.timeout is not None or config.where is not None:
             check.problem("put 'timeout' and 'where' inside 'event', or all three side by side.")
-        name, timeout_text, where_source = config.event.name, config.event.timeout, config.event.where
+        event = config.event
+        name = event.name
+        timeout_text: str | None = event.timeout
+        where_source = event.where
     else:
         assert config.event is not None
-        name, timeout_text, where_source = config.event, config.timeout, config.where
+        name = config.event
+        timeout_text, where_source = config.timeout, config.where
     if not name:
         check.problem("say which event to wait for.")
     if timeout_text is None:
