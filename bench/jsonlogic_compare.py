@@ -8,9 +8,10 @@ Candidates (each used through its fastest documented path):
 
 * datalogic-py (``datalogic_py``): Rust core; ``Engine().compile(rule)`` once, then
   ``rule.evaluate(data)`` (and, for reference, a ``Session`` and a pre-parsed ``DataHandle``).
-* python-jsonlogic (``jsonlogic``): ``JSONLogicExpression.from_json(rule).as_operator_tree(registry)``
-  once, then ``operator.evaluate(EvaluationContext(data, None, settings))`` with the JsonLogic
-  dot-notation reference parser (its default is JSON Pointer).
+* python-jsonlogic (``jsonlogic``):
+  ``JSONLogicExpression.from_json(rule).as_operator_tree(registry)`` once, then
+  ``operator.evaluate(EvaluationContext(data, None, settings))`` with the JsonLogic dot-notation
+  reference parser (its default is JSON Pointer).
 * panzi-json-logic (``json_logic``): no compile step; ``jsonLogic(rule, data)`` walks the rule dict.
 
 The result comparison is JSON-strict: ``True`` does not equal ``1`` (Python's ``==`` would say it
@@ -159,13 +160,14 @@ def load_suite() -> list[tuple[str, Any, Any, Any]]:
 def conformance(compiler: Compiler, cases: list[tuple[str, Any, Any, Any]]) -> list[str]:
     failures: list[str] = []
     for section, rule, data, expected in cases:
+        case = f"[{section}] {json.dumps(rule)} data={json.dumps(data)}"
         try:
             got = compiler(rule)(data)
         except Exception as exc:
-            failures.append(f"[{section}] {json.dumps(rule)} data={json.dumps(data)}: raised {type(exc).__name__}: {exc}")
+            failures.append(f"{case}: raised {type(exc).__name__}: {exc}")
             continue
         if not json_equal(got, expected):
-            failures.append(f"[{section}] {json.dumps(rule)} data={json.dumps(data)}: got {got!r}, want {expected!r}")
+            failures.append(f"{case}: got {got!r}, want {expected!r}")
     return failures
 
 
@@ -189,10 +191,12 @@ def bench_all(n: int) -> dict[str, float | str]:
     assert rule.evaluate(data) is True
     out["datalogic-py: Rule.evaluate(dict)"] = per_call_us(lambda: rule.evaluate(data), n)
     with engine.session() as sess:
-        out["datalogic-py: Session.evaluate(dict)"] = per_call_us(lambda: sess.evaluate(rule, data), n)
+        out["datalogic-py: Session.evaluate(dict)"] = per_call_us(
+            lambda: sess.evaluate(rule, data), n
+        )
         handle = datalogic_py.DataHandle(data)
-        out["datalogic-py: Session.evaluate_data(handle) [data pre-parsed, not our use]"] = per_call_us(
-            lambda: sess.evaluate_data(rule, handle), n
+        out["datalogic-py: Session.evaluate_data(handle) [data pre-parsed, not our use]"] = (
+            per_call_us(lambda: sess.evaluate_data(rule, handle), n)
         )
     small = {"contact": {"attributes": {"country": "IT", "orders": 5}}, "event": None, "vars": {}}
     out["datalogic-py: Rule.evaluate(minimal dict) [shows conversion cost]"] = per_call_us(
@@ -212,7 +216,9 @@ def bench_all(n: int) -> dict[str, float | str]:
         JSONLogicExpression.from_json(MARKETING_RULE).as_operator_tree(operator_registry)
         out["python-jsonlogic: marketing rule compiles"] = "yes"
     except UnknownOperator as exc:
-        out["python-jsonlogic: marketing rule compiles"] = f"no, UnknownOperator({exc.operator_id!r})"
+        out["python-jsonlogic: marketing rule compiles"] = (
+            f"no, UnknownOperator({exc.operator_id!r})"
+        )
 
     from dataclasses import dataclass
 
@@ -236,14 +242,29 @@ def bench_all(n: int) -> dict[str, float | str]:
     settings: EvaluationSettingsDict = {"reference_parser": DotReferenceParser()}
     pjl_root = JSONLogicExpression.from_json(MARKETING_RULE).as_operator_tree(registry)
     assert pjl_root.evaluate(EvaluationContext(data, None, settings)) is True
-    out["python-jsonlogic: operator.evaluate(EvaluationContext) [custom 'and' added]"] = per_call_us(
-        lambda: pjl_root.evaluate(EvaluationContext(data, None, settings)), n
+    out["python-jsonlogic: operator.evaluate(EvaluationContext) [custom 'and' added]"] = (
+        per_call_us(lambda: pjl_root.evaluate(EvaluationContext(data, None, settings)), n)
     )
 
     from json_logic import jsonLogic
 
     assert jsonLogic(MARKETING_RULE, data) is True
-    out["panzi-json-logic: jsonLogic(rule, data)"] = per_call_us(lambda: jsonLogic(MARKETING_RULE, data), n)
+    out["panzi-json-logic: jsonLogic(rule, data)"] = per_call_us(
+        lambda: jsonLogic(MARKETING_RULE, data), n
+    )
+
+    # The project's wrapper on the chosen library (validation, literal handling, data pruning).
+    sys.path.insert(0, str(ROOT))
+    from flows.jsonlogic import compile_rule
+
+    castflow_rule = compile_rule(MARKETING_RULE)
+    assert castflow_rule.evaluate(data) is True
+    out["Castflow flows.jsonlogic: Rule.evaluate(dict) [datalogic-py + pruning]"] = per_call_us(
+        lambda: castflow_rule.evaluate(data), n
+    )
+    out["Castflow flows.jsonlogic: Rule.test(dict)"] = per_call_us(
+        lambda: castflow_rule.test(data), n
+    )
     return out
 
 
@@ -263,9 +284,13 @@ def extensibility() -> dict[str, str]:
         + "; ".join(f"{d['pointer']}: {d['message']}" for d in diags)
         + f" | Engine.operators() lists {len(engine.operators())} built-ins"
     )
-    custom = datalogic_py.Engine(custom_operators={"double": lambda args: json.dumps(json.loads(args)[0] * 2)})
+    custom = datalogic_py.Engine(
+        custom_operators={"double": lambda args: json.dumps(json.loads(args)[0] * 2)}
+    )
+    doubled = custom.eval({"double": [21]}, {})
     notes["datalogic-py custom operator"] = (
-        f"Engine(custom_operators={{'double': f}}): {{'double': [21]}} -> {custom.eval({'double': [21]}, {})!r}"
+        f"Engine(custom_operators={{'double': f}}): {{'double': [21]}} -> {doubled!r}"
+        " (f gets the evaluated arguments as JSON text and returns JSON text; no access to data)"
     )
 
     from jsonlogic import JSONLogicExpression
@@ -281,7 +306,9 @@ def extensibility() -> dict[str, str]:
         f"as_operator_tree {msg}; registry has {len(operator_registry._registry)} operators: "
         + " ".join(sorted(operator_registry._registry))
     )
-    notes["python-jsonlogic custom operator"] = "yes: subclass Operator, OperatorRegistry.register/copy(extend=...)"
+    notes["python-jsonlogic custom operator"] = (
+        "yes: subclass Operator, OperatorRegistry.register/copy(extend=...)"
+    )
 
     from json_logic import jsonLogic
     from json_logic.builtins import BUILTINS
@@ -291,16 +318,26 @@ def extensibility() -> dict[str, str]:
         msg = "accepted"
     except ReferenceError as exc:
         msg = f"ReferenceError at evaluation time only ({exc})"
-    notes["panzi-json-logic unknown operators"] = f"no compile step; {msg}; BUILTINS dict has {len(BUILTINS)} entries"
+    notes["panzi-json-logic unknown operators"] = (
+        f"no compile step; {msg}; BUILTINS dict has {len(BUILTINS)} entries"
+    )
     result = jsonLogic({"double": [21]}, None, {**BUILTINS, "double": lambda data, a: a * 2})
-    notes["panzi-json-logic custom operator"] = f"yes: pass {{**BUILTINS, name: fn}} per call -> {result!r}"
+    notes["panzi-json-logic custom operator"] = (
+        f"yes: pass {{**BUILTINS, name: fn}} per call -> {result!r}"
+    )
     return notes
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=100_000, help="evaluations per timing run (best of 3)")
-    parser.add_argument("--show-failures", action="store_true", help="print every failing conformance case")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--n", type=int, default=100_000, help="evaluations per timing run (best of 3)"
+    )
+    parser.add_argument(
+        "--show-failures", action="store_true", help="print every failing conformance case"
+    )
     args = parser.parse_args()
 
     cases = load_suite()

@@ -73,11 +73,14 @@ def decode_event(data: bytes | str, where: str = "event") -> Event:
 
 def event_to_data(event: Event, at: datetime) -> dict[str, Any]:
     """The event as rules and templates see it (`event.properties.total`, ...)."""
-    data: dict[str, Any] = {"name": event.name, "at": at, "properties": event.properties}
+    from flows.timecalc import format_instant
+
+    data: dict[str, Any] = {
+        "name": event.name, "at": format_instant(at), "properties": event.properties
+    }
     if event.id is not None:
         data["id"] = event.id
-    result: dict[str, Any] = msgspec.to_builtins(data)
-    return result
+    return data
 
 
 def _phrase(exc: Exception) -> str:

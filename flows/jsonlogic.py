@@ -218,16 +218,21 @@ def _at(where: str) -> str:
 # --------------------------------------------------------------------------- evaluation
 
 
+_MAX_PRUNE_DEPTH: Final = 6  # deeper than this, a value is kept whole (keeps the code small)
+
+
 def _make_pruner(reads: list[list[str]]) -> _Pruner | None:
     """A function keeping only the data paths the rule reads (None: the rule reads everything).
 
     The engine converts the whole data dict on every call; a contact with many attributes
-    costs far more to convert than the two fields a typical rule looks at.
+    costs far more to convert than the two fields a typical rule looks at. Keeping more than
+    the rule reads is always correct, so the pruning stops at ``_MAX_PRUNE_DEPTH``.
     """
     tree: _PruneTree = {}
     for path in reads:
         if not path:
             return None  # {"var": ""}: the rule reads the whole data
+        path = path[:_MAX_PRUNE_DEPTH]
         node = tree
         for seg in path[:-1]:
             child = node.setdefault(seg, {})
@@ -240,19 +245,52 @@ def _make_pruner(reads: list[list[str]]) -> _Pruner | None:
 
 
 def _pruner(tree: _PruneTree) -> _Pruner:
-    items = tuple((key, None if sub is None else _pruner(sub)) for key, sub in tree.items())
+    """Straight-line Python for ``tree``: about twice as fast as walking the tree per call.
 
-    def prune(data: Any) -> Any:
-        if type(data) is not dict:
-            return data  # a list, a scalar or another mapping: hand it over as is
-        out = {}
-        for key, sub in items:
-            if key in data:
-                value = data[key]
-                out[key] = value if sub is None else sub(value)
-        return out
+    For the tree {"contact": {"attributes": {"country": None}}} the function is::
 
+        def prune(d0):
+            if type(d0) is not dict:
+                return d0
+            o0 = {}
+            if 'contact' in d0:
+                d1 = d0['contact']
+                if type(d1) is dict:
+                    o1 = {}
+                    if 'attributes' in d1:
+                        ...
+                    o0['contact'] = o1
+                else:
+                    o0['contact'] = d1
+            return o0
+
+    Keys are written with ``repr``, so any string is a safe literal.
+    """
+    lines = ["def prune(d0):", "    if type(d0) is not dict:", "        return d0", "    o0 = {}"]
+    _emit_pruner(tree, 0, lines)
+    lines.append("    return o0")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    prune: _Pruner = namespace["prune"]
     return prune
+
+
+def _emit_pruner(tree: _PruneTree, depth: int, lines: list[str]) -> None:
+    pad = "    " * (2 * depth + 1)
+    d, o, d_next, o_next = f"d{depth}", f"o{depth}", f"d{depth + 1}", f"o{depth + 1}"
+    for key, sub in tree.items():
+        k = repr(key)
+        lines.append(f"{pad}if {k} in {d}:")
+        if sub is None:
+            lines.append(f"{pad}    {o}[{k}] = {d}[{k}]")
+            continue
+        lines.append(f"{pad}    {d_next} = {d}[{k}]")
+        lines.append(f"{pad}    if type({d_next}) is dict:")
+        lines.append(f"{pad}        {o_next} = {{}}")
+        _emit_pruner(sub, depth + 1, lines)
+        lines.append(f"{pad}        {o}[{k}] = {o_next}")
+        lines.append(f"{pad}    else:")
+        lines.append(f"{pad}        {o}[{k}] = {d_next}")
 
 
 _PLAIN_ERRORS: Final = {
@@ -277,7 +315,9 @@ def _runtime_message(exc: BaseException) -> str:
         error_type = getattr(exc, "error_type", None)
         operator = getattr(exc, "operator", None)
         plain = _PLAIN_ERRORS.get(error_type or "")
-        if plain is None:
+        if error_type == "Thrown" and operator in ("/", "%"):
+            plain = "division by zero, or a value that is not a number"
+        elif plain is None:
             plain = _engine_text(exc)
         elif error_type == "ParseError":
             plain = f"{plain} ({_engine_text(exc)})"

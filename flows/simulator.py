@@ -203,17 +203,21 @@ class _Timeline:
     def _wake_all(self, now: datetime) -> None:
         for run in self.runs:
             if run.status == "waiting" and run.wake_at == now:
-                self._apply(run, wake(self.plan, run, self.contact, now, self.env), now)
+                effects = wake(self.plan, run, self.contact, now, self.env)
+                if effects:
+                    self._apply(run, effects, now)
 
     def _on_event(self, now: datetime, event: dict[str, Any]) -> None:
         plan = self.plan
         # Runs already waiting see the event first: a run it starts cannot be waiting for it.
         for run in list(self.runs):
-            effects = receive(plan, run, self.contact, event, now, self.env)
-            if effects is not None:
-                self._apply(run, effects, now)
+            if run.status == "waiting":
+                effects = receive(plan, run, self.contact, event, now, self.env)
+                if effects:
+                    self._apply(run, effects, now)
         for trigger in plan.triggers_on(event["name"]):
-            if plan.nodes[trigger].program.accepts(self._context(trigger, event, now)):
+            program = plan.nodes[trigger].program
+            if program.accepts(self._context(trigger, event, now)):
                 self._enrol(trigger, now, event)
 
     def _enrol(self, trigger: str, now: datetime, event: dict[str, Any] | None) -> None:
@@ -225,7 +229,9 @@ class _Timeline:
         run = start(self.plan, trigger, f"{self.contact['id']}#{len(self.runs) + 1}",
                     self.contact, now, event)
         self.runs.append(run)
-        self._apply(run, advance(self.plan, run, self.contact, now, self.env), now)
+        effects = advance(self.plan, run, self.contact, now, self.env)
+        if effects:
+            self._apply(run, effects, now)
 
     def _apply(self, run: Run, effects: list[Effect], now: datetime) -> None:
         # The recording sender: every hand-over succeeds at once, so the run moves straight on.

@@ -142,13 +142,9 @@ class Duration:
         return _join(parts) if parts else "0 seconds"
 
 
-def _is_calendar_zero(duration: Duration) -> bool:
-    return not (duration.years or duration.months or duration.weeks or duration.days)
-
-
 def _duration_error(text: str) -> TimeError:
     stripped = text.strip().upper()
-    if "-" in stripped:
+    if stripped.startswith("-P") or (stripped.startswith("P") and "-" in stripped):
         return TimeError(f"{text!r} must be longer than zero (negative durations are not allowed)")
     if _TIME_WITHOUT_T_RE.fullmatch(stripped):
         return TimeError(
@@ -218,13 +214,31 @@ def _require_aware(value: datetime, what: str) -> None:
         )
 
 
+# timedelta(seconds=<float>) is surprisingly slow, and a simulation adds the
+# same few durations over and over. Bounded: cleared when full.
+_DELTA_CACHE: dict[float, timedelta] = {}
+_DELTA_CACHE_SIZE = 4096
+
+
+def _exact_delta(seconds: float) -> timedelta:
+    delta = _DELTA_CACHE.get(seconds)
+    if delta is None:
+        delta = timedelta(seconds=seconds)
+        if len(_DELTA_CACHE) >= _DELTA_CACHE_SIZE:
+            _DELTA_CACHE.clear()
+        _DELTA_CACHE[seconds] = delta
+    return delta
+
+
+@lru_cache(maxsize=8192)
 def _resolve_local(day: date, wall: time, tz: ZoneInfo) -> datetime:
     """The UTC instant at which the local clock in ``tz`` shows ``day wall``.
 
-    ``fold=0`` gives exactly the product rules: a time inside a spring-forward
-    gap is read with the offset from before the gap (so it lands after the gap,
-    shifted forward by the gap's length) and an ambiguous fall-back time is
-    the first occurrence.
+    ``wall`` must have ``fold=0``, which gives exactly the product rules: a
+    time inside a spring-forward gap is read with the offset from before the
+    gap (so it lands after the gap, shifted forward by the gap's length) and
+    an ambiguous fall-back time is the first occurrence (PEP 495). Cached:
+    schedules resolve the same (day, time of day, zone) again and again.
     """
     return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
 
@@ -237,24 +251,36 @@ def add_duration(start: datetime, duration: Duration, tz: ZoneInfo) -> datetime:
     shift forward, ambiguous times take the first occurrence). The exact
     ``seconds`` are then added as real elapsed time. Returns UTC.
     """
-    _require_aware(start, "start time")
+    start_tz = start.tzinfo
+    if start_tz is not UTC and (start_tz is None or start.utcoffset() is None):
+        _require_aware(start, "start time")
     try:
-        if _is_calendar_zero(duration):
-            return start.astimezone(UTC) + timedelta(seconds=duration.seconds)
+        if not (duration.years or duration.months or duration.weeks or duration.days):
+            return start.astimezone(UTC) + _exact_delta(duration.seconds)
         local = start.astimezone(tz)
-        year, month, day = local.year, local.month, local.day
         if duration.years or duration.months:
-            month_index = year * 12 + (month - 1) + duration.years * 12 + duration.months
+            month_index = local.year * 12 + local.month - 1 + duration.years * 12 + duration.months
             year, month0 = divmod(month_index, 12)
-            month = month0 + 1
-            day = min(day, calendar.monthrange(year, month)[1])
-        new_date = date(year, month, day)
-        step_days = duration.weeks * 7 + duration.days
-        if step_days:
-            new_date += timedelta(days=step_days)
-        result = _resolve_local(new_date, local.time().replace(fold=0), tz)
+            last_day = calendar.monthrange(year, month0 + 1)[1]
+            ordinal = date(year, month0 + 1, min(local.day, last_day)).toordinal()
+        else:
+            ordinal = local.toordinal()
+        new_date = date.fromordinal(ordinal + duration.weeks * 7 + duration.days)
+        # A fresh datetime has fold=0: gap times shift forward, ambiguous
+        # times are the first occurrence (same rule as _resolve_local; not
+        # cached here because start times rarely repeat).
+        result = datetime(
+            new_date.year,
+            new_date.month,
+            new_date.day,
+            local.hour,
+            local.minute,
+            local.second,
+            local.microsecond,
+            tz,
+        ).astimezone(UTC)
         if duration.seconds:
-            result += timedelta(seconds=duration.seconds)
+            result += _exact_delta(duration.seconds)
         return result
     except (OverflowError, ValueError) as exc:
         raise TimeError(
@@ -287,12 +313,20 @@ def _wall_time(time_of_day: str) -> time:
     return time(hour, minute)
 
 
+# Weekday sets already checked (at most 127 distinct valid sets exist).
+_CHECKED_WEEKDAYS: set[frozenset[int]] = set()
+
+
 def _check_weekdays(weekdays: frozenset[int]) -> None:
     if not weekdays:
         raise TimeError("no weekdays chosen; pick at least one day, or none to mean every day")
     if not weekdays <= _ALL_WEEKDAYS:
         bad = sorted(day for day in weekdays if day not in _ALL_WEEKDAYS)
         raise TimeError(f"weekday numbers must be 0 (Monday) to 6 (Sunday), got {bad}")
+    _CHECKED_WEEKDAYS.add(weekdays)
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 def next_time_of_day(
@@ -308,29 +342,36 @@ def next_time_of_day(
     moment (02:30 on a spring-forward day -> 03:30); when it exists twice it
     fires only at the first occurrence. Returns UTC.
     """
-    _require_aware(after, "time")
+    after_tz = after.tzinfo
+    if after_tz is not UTC and (after_tz is None or after.utcoffset() is None):
+        _require_aware(after, "time")
     wall = _wall_time(time_of_day)
-    if weekdays is not None:
+    if weekdays is not None and weekdays not in _CHECKED_WEEKDAYS:
         _check_weekdays(weekdays)
     try:
         after_utc = after.astimezone(UTC)
-        day = after_utc.astimezone(tz).date()
-        one_day = timedelta(days=1)
-        # The first seven days from today cover every weekday once and day 7
-        # is a full week later, so the answer is always found in 8 steps; the
-        # extra range is only a guard for exotic zone histories.
-        for _ in range(15):
+        local = after_utc.astimezone(tz)
+        day = local.date()
+        # Yesterday's time can still be ahead of us when it fell into a
+        # spring-forward gap that runs past midnight (e.g. 23:00 -> 00:00 in
+        # America/Scoresbysund) and was shifted into today. That needs the
+        # local time now to be earlier than the time of day.
+        if local.time() < wall:
+            day -= _ONE_DAY
+        # Eight consecutive days hold every weekday and today's again a week
+        # later, so the loop returns within 9 steps; the bound is a guard.
+        for _ in range(16):
             if weekdays is None or day.weekday() in weekdays:
                 candidate = _resolve_local(day, wall, tz)
                 if candidate > after_utc:
                     return candidate
-            day += one_day
+            day += _ONE_DAY
     except (OverflowError, ValueError) as exc:
         raise TimeError(
             f"no {time_of_day} after {after.isoformat()} "
             "within the supported dates (years 1 to 9999)"
         ) from exc
-    # Unreachable for real zone data (see the loop comment above).
+    # Unreachable with real zone data (see the loop comment above).
     raise TimeError(f"no {time_of_day} in the two weeks after {after.isoformat()}")
 
 

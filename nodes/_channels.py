@@ -16,7 +16,8 @@ def address_for(contact: dict[str, Any], channel: str) -> str | None:
         value = contact.get("phone")
     elif channel == "push":
         tokens = contact.get("push_tokens")
-        value = tokens[0] if isinstance(tokens, list) and tokens else None
+        # The first usable token: the most recently registered device comes first.
+        value = next((t for t in tokens if t), None) if isinstance(tokens, list) else None
     elif channel == "chat":
         apps = contact.get("chat")
         if isinstance(apps, dict):

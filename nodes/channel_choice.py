@@ -26,14 +26,18 @@ class ChannelChoiceProgram(Program):
     def __init__(self, channels: tuple[str, ...], topic: str | None) -> None:
         self.channels = channels
         self.topic = topic
+        # The candidate order for each possible preference, computed once.
+        self.orders = {
+            preferred: (preferred, *(c for c in channels if c != preferred))
+            for preferred in channels
+        }
 
     def step(self, ctx: StepContext) -> Outcome:
         order = self.channels
         if self.topic is not None:
             preferences = ctx.contact.get("preferences")
-            preferred = preferences.get(self.topic) if isinstance(preferences, dict) else None
-            if preferred in order and preferred != order[0]:
-                order = (preferred, *(c for c in order if c != preferred))
+            if preferences:
+                order = self.orders.get(preferences.get(self.topic), order)
         reasons: dict[str, str] = {}
         for channel in order:
             reason = unreachable_reason(ctx.contact, channel)

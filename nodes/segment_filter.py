@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
-from flows.jsonlogic import Rule
+from flows.jsonlogic import Rule, RuleError
 from flows.outcomes import Go, Outcome
 
 _YES = Go("yes")
@@ -26,11 +26,15 @@ class SegmentFilterProgram(Program):
 
     def step(self, ctx: StepContext) -> Outcome:
         data = ctx.data()
-        if self.rule is not None:
-            matched = self.rule.test(data)
-        else:
+        if self.rule is None:
             assert self.segment is not None
-            matched = ctx.segments(self.segment, data)
+            return _YES if ctx.segments(self.segment, data) else _NO
+        try:
+            matched = self.rule.test(data)
+        except RuleError as exc:
+            # e.g. comparing a text attribute with a number: JsonLogic says "no", and the
+            # run's path says why, so "why didn't this contact get it" has an answer.
+            return Go("no", reason=f"condition could not be evaluated: {exc}")
         # Go is treated as read-only by the interpreter, so two shared instances suffice.
         return _YES if matched else _NO
 

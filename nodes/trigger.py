@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
-from flows.jsonlogic import Rule
+from flows.jsonlogic import Rule, RuleError
 from flows.outcomes import Go, Outcome, TriggerSpec
 from flows.timecalc import TimeError, parse_instant
 
@@ -47,7 +47,12 @@ class TriggerProgram(Program):
         """An event trigger's `where`, or a schedule's audience `rule`."""
         spec = self.trigger
         rule = self.where if spec is not None and spec.on == "event" else self.audience
-        return rule is None or rule.test(ctx.data())
+        if rule is None:
+            return True
+        try:
+            return rule.test(ctx.data())
+        except RuleError:
+            return False  # a condition that cannot be evaluated for this contact is not met
 
     def step(self, ctx: StepContext) -> Outcome:
         return Go("next")
@@ -93,7 +98,8 @@ def build(config: TriggerConfig, check: ConfigCheck) -> TriggerProgram:
 def _check_cron(expression: str, check: ConfigCheck) -> None:
     from croniter import croniter  # imported here: only schedules need it
 
-    if not croniter.is_valid(expression):
+    # croniter also takes seconds and years fields; a broadcast every second is never meant.
+    if len(expression.split()) != 5 or not croniter.is_valid(expression):
         check.problem(
             f"cron: {expression!r} is not a cron expression "
             "(five fields: minute hour day-of-month month weekday, e.g. \"0 9 * * mon\")."

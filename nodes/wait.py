@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
-from flows.jsonlogic import Rule
+from flows.jsonlogic import Rule, RuleError
 from flows.outcomes import Await, Outcome, Sleep
 from flows.timecalc import (
     WEEKDAYS,
@@ -78,7 +78,12 @@ class EventProgram(Program):
         return Await(self.event, add_duration(ctx.now, self.timeout, ctx.contact_zone()))
 
     def accepts(self, ctx: StepContext) -> bool:
-        return self.where is None or self.where.test(ctx.data())
+        if self.where is None:
+            return True
+        try:
+            return self.where.test(ctx.data())
+        except RuleError:
+            return False  # a condition that cannot be evaluated for this event is not met
 
 
 def ports(config: WaitConfig) -> tuple[str, ...]:
