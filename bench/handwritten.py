@@ -8,6 +8,7 @@ but no compiler, no interpreter and no node programs. `castflow simulate` is mea
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import sys
 from datetime import UTC, datetime
@@ -26,33 +27,26 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FLOW_ZONE = zone("Europe/Rome")
 ONE_DAY = parse_duration("P1D")
 SEVEN_DAYS = parse_duration("P7D")
-NODES = ["start", "adults", "settle", "pick", "ab", "offer_a", "offer_b", "bought", "remind", "done"]
-
-OFFER_A = {
-    "email": {"subject": "{{ contact.attributes.first_name }}, 10% off",
-              "text": "Hi {{ contact.attributes.first_name }}, use code {{ event.properties.code }}."},
-    "sms": {"text": "Hi {{ contact.attributes.first_name }}: 10% off with {{ event.properties.code }}"},
-    "push": {"title": "10% off", "body": "Code {{ event.properties.code }}"},
-}
-OFFER_B = {
-    "email": {"subject": "A gift for you, {{ contact.attributes.first_name }}",
-              "text": "Your code: {{ event.properties.code }}"},
-    "sms": {"text": "{{ contact.attributes.first_name }}, your gift code: {{ event.properties.code }}"},
-    "push": {"title": "A gift", "body": "Code {{ event.properties.code }}"},
-}
-REMIND = {
-    "email": {"subject": "Last chance",
-              "text": "{{ contact.attributes.first_name }}, {{ event.properties.code }} expires soon."},
-    "sms": {"text": "Last chance: {{ event.properties.code }}"},
-    "push": {"title": "Last chance", "body": "{{ event.properties.code }} expires soon"},
-}
+NODES = [
+    "start", "adults", "settle", "pick", "ab", "offer_a", "offer_b", "bought", "remind", "done"
+]
 
 
-def _compile(content: dict[str, dict[str, str]]) -> dict[str, Any]:
-    return {ch: {k: compile_template(v) for k, v in fields.items()} for ch, fields in content.items()}
+
+def _message_templates() -> dict[str, dict[str, dict[str, Any]]]:
+    """The send nodes' content, read from the flow file: the texts are data, not decisions."""
+    flow = msgspec.json.decode((Path(__file__).parent / "flow_10_nodes.json").read_bytes())
+    return {
+        node["id"]: {
+            channel: {name: compile_template(text) for name, text in fields.items()}
+            for channel, fields in node["config"]["content"].items()
+        }
+        for node in flow["nodes"]
+        if node["type"] == "send"
+    }
 
 
-TEMPLATES = {"offer_a": _compile(OFFER_A), "offer_b": _compile(OFFER_B), "remind": _compile(REMIND)}
+TEMPLATES = _message_templates()
 
 
 def address(contact: dict[str, Any], channel: str) -> str | None:
@@ -78,7 +72,10 @@ def main(contacts_path: Path, events_path: Path) -> bytes:
     for events in script.values():
         events.sort(key=lambda item: item[0])
     end = add_duration(START, parse_duration("P30D"), FLOW_ZONE)
-    runs = [run for contact in contacts if (run := one_contact(contact, script.get(contact["id"], []), end))]
+    runs = [
+        run for contact in contacts
+        if (run := one_contact(contact, script.get(contact["id"], []), end)) is not None
+    ]
     counts = {node: NodeCount() for node in NODES}
     channels: dict[str, int] = {}
     for run in runs:
@@ -141,7 +138,9 @@ def one_contact(
     send_message(send, chosen, contact, variables, now, path, messages)
     path.append(PathEntry("bought", now))
     deadline = add_duration(now, SEVEN_DAYS, tz)
-    bought = next((at for at, e in events if e["name"] == "purchased" and now < at < deadline), None)
+    bought = next(
+        (at for at, e in events if e["name"] == "purchased" and now < at < deadline), None
+    )
     if bought is not None and bought <= end:
         path[-1].port, path[-1].left = "event", bought
         path.append(PathEntry("done", bought, reason="purchased"))
@@ -167,4 +166,5 @@ def send_message(
 
 
 if __name__ == "__main__":
+    gc.disable()  # as `castflow simulate` does: the fair ceiling
     sys.stdout.buffer.write(main(Path(sys.argv[1]), Path(sys.argv[2])) + b"\n")

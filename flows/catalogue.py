@@ -30,8 +30,7 @@ def no_segments(key: str, data: Mapping[str, Any]) -> bool:
     raise LookupError(f"segment {key!r} is not defined")
 
 
-@dataclass(slots=True)
-class StepContext:
+class StepContext(msgspec.Struct, gc=False):
     """Everything a step may look at. Steps read it; they never change it."""
 
     node_id: str
@@ -70,11 +69,17 @@ class NodeProgram(Protocol):
     @property
     def trigger(self) -> TriggerSpec | None: ...
 
+    @property
+    def filters(self) -> bool:
+        """False when `accepts` is always true: shells then skip building a context for it."""
+        ...
+
 
 class Program:
     """Base for node programs: accepts everything and is not a trigger."""
 
     trigger: TriggerSpec | None = None
+    filters: bool = False
 
     def step(self, ctx: StepContext) -> Outcome:
         raise NotImplementedError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -66,8 +66,11 @@ def decode_event(data: bytes | str, where: str = "event") -> Event:
         event = _event_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise InputError(f"{where}: {_phrase(exc)}") from None
-    if event.at is not None and event.at.tzinfo is None:
-        raise InputError(f"{where}: 'at' needs a time zone, e.g. 2026-01-01T09:00:00Z")
+    if event.at is not None:
+        if event.at.tzinfo is None:
+            raise InputError(f"{where}: 'at' needs a time zone, e.g. 2026-01-01T09:00:00Z")
+        if event.at.tzinfo is not UTC:
+            event.at = event.at.astimezone(UTC)  # reports and rules speak UTC
     return event
 
 

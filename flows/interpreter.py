@@ -9,7 +9,7 @@ event arrives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ RunStatus = Literal["active", "waiting", "sending", "completed", "exited"]
 FINISHED: frozenset[str] = frozenset({"completed", "exited"})
 
 
-class PathEntry(msgspec.Struct, omit_defaults=True):
+class PathEntry(msgspec.Struct, omit_defaults=True, gc=False):
     """One node a run entered; encoded as is in simulation reports and run timelines."""
 
     node: str
@@ -34,8 +34,7 @@ class PathEntry(msgspec.Struct, omit_defaults=True):
     left: datetime | None = None  # when the run left, if later than `at` (waits)
 
 
-@dataclass(slots=True)
-class Run:
+class Run(msgspec.Struct, gc=False):
     id: str
     contact_id: str
     trigger: str
@@ -47,11 +46,11 @@ class Run:
     wake_at: datetime | None = None
     awaiting: str | None = None
     resume_port: str | None = None
-    vars: dict[str, Any] = field(default_factory=dict)
+    vars: dict[str, Any] = msgspec.field(default_factory=dict)
     chosen_channel: str | None = None
     exit_reason: str | None = None
     pending: MessageDraft | None = None
-    path: list[PathEntry] = field(default_factory=list)
+    path: list[PathEntry] = msgspec.field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +61,7 @@ class Environment:
     segments: SegmentLookup = no_segments
 
 
-@dataclass(slots=True)
-class Deliver:
+class Deliver(msgspec.Struct, gc=False):
     """Hand this message to its channel, then call `delivered`. `key` is the idempotency key."""
 
     run_id: str
@@ -77,8 +75,7 @@ class Deliver:
         return f"{self.run_id}:{self.node}:{self.step}"
 
 
-@dataclass(slots=True)
-class SetAttributes:
+class SetAttributes(msgspec.Struct, gc=False):
     contact_id: str
     values: dict[str, Any]
 
@@ -132,7 +129,8 @@ def advance(
             if outcome.chosen_channel is not None:
                 run.chosen_channel = outcome.chosen_channel
             if outcome.set_attributes:
-                contact.setdefault("attributes", {}).update(outcome.set_attributes)
+                # A new dict, not an update in place: the caller's profile stays untouched.
+                contact["attributes"] = {**contact.get("attributes", {}), **outcome.set_attributes}
                 effects.append(SetAttributes(run.contact_id, outcome.set_attributes))
             # Leaving by a port (inlined from _leave: this is the hottest line of a dry run).
             entry.port = outcome.port
@@ -194,12 +192,13 @@ def receive(
     if now <= entered:  # only events later than the moment the run reached the wait count
         return None
     node = plan.nodes[run.node]
-    ctx = StepContext(
-        node.id, contact, event, run.vars, now, plan.timezone,
-        run.chosen_channel, env.seed, env.segments,
-    )
-    if not node.program.accepts(ctx):
-        return None
+    if node.program.filters:
+        ctx = StepContext(
+            node.id, contact, event, run.vars, now, plan.timezone,
+            run.chosen_channel, env.seed, env.segments,
+        )
+        if not node.program.accepts(ctx):
+            return None
     run.vars[node.id] = event  # later steps can use the awaited event as vars.<node id>
     _clear_wait(run)
     _leave(plan, run, "event", now)

@@ -1,4 +1,4 @@
-"""What a node's step returns: an outcome, as plain data.
+"""What a node's step returns: an outcome, as plain data (msgspec structs: cheap to build).
 
 A step never sends, sleeps or writes. It says what should happen, and the interpreter (driven by the
 live runtime or by the simulator) makes it happen. This is what lets a dry run predict a live run.
@@ -6,13 +6,13 @@ live runtime or by the simulator) makes it happen. This is what lets a dry run p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 
-@dataclass(slots=True)
-class Go:
+
+class Go(msgspec.Struct, gc=False):
     """Leave by `port` now."""
 
     port: str
@@ -23,16 +23,14 @@ class Go:
     set_attributes: dict[str, Any] | None = None
 
 
-@dataclass(slots=True)
-class Sleep:
+class Sleep(msgspec.Struct, gc=False):
     """Wait until `until`, then leave by `port`."""
 
     until: datetime
     port: str = "next"
 
 
-@dataclass(slots=True)
-class Await:
+class Await(msgspec.Struct, gc=False):
     """Wait for the event `event` (as filtered by the node's `accepts`) until `until`.
 
     The run leaves by `event` when a matching event arrives after it reached the node, else by
@@ -43,31 +41,27 @@ class Await:
     until: datetime
 
 
-@dataclass(slots=True)
-class MessageDraft:
+class MessageDraft(msgspec.Struct, gc=False):
     channel: str
     to: str
     content: dict[str, str]
     topic: str | None = None
 
 
-@dataclass(slots=True)
-class Send:
+class Send(msgspec.Struct, gc=False):
     """Hand `message` to the channel; the run leaves by `sent`, or by `failed` with the reason."""
 
     message: MessageDraft
 
 
-@dataclass(slots=True)
-class Exit:
+class Exit(msgspec.Struct, gc=False):
     reason: str | None = None
 
 
 Outcome = Go | Sleep | Await | Send | Exit
 
 
-@dataclass(frozen=True, slots=True)
-class TriggerSpec:
+class TriggerSpec(msgspec.Struct, frozen=True):
     """How contacts enter the flow through a trigger node (read by the shells, not by steps)."""
 
     on: str  # event | segment_entered | segment_exited | schedule | api
@@ -76,4 +70,3 @@ class TriggerSpec:
     include_current: bool = False
     at: datetime | None = None
     cron: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -31,12 +31,12 @@ from flows.interpreter import (
 )
 
 
-class NodeCount(msgspec.Struct):
+class NodeCount(msgspec.Struct, gc=False):
     entered: int = 0
     ports: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-class Message(msgspec.Struct, omit_defaults=True):
+class Message(msgspec.Struct, omit_defaults=True, gc=False):
     node: str
     channel: str
     to: str
@@ -45,7 +45,7 @@ class Message(msgspec.Struct, omit_defaults=True):
     topic: str | None = None
 
 
-class RunReport(msgspec.Struct, omit_defaults=True):
+class RunReport(msgspec.Struct, omit_defaults=True, gc=False):
     contact: str
     status: str
     path: list[PathEntry]
@@ -125,7 +125,7 @@ class _Timeline:
     ) -> None:
         self.plan = plan
         self.env = env
-        self.contact = contact
+        self.contact = dict(contact)  # updates during the dry run stay in the dry run
         self.script = script
         self.start_at = start_at
         self.end_at = end_at
@@ -217,7 +217,7 @@ class _Timeline:
                     self._apply(run, effects, now)
         for trigger in plan.triggers_on(event["name"]):
             program = plan.nodes[trigger].program
-            if program.accepts(self._context(trigger, event, now)):
+            if not program.filters or program.accepts(self._context(trigger, event, now)):
                 self._enrol(trigger, now, event)
 
     def _enrol(self, trigger: str, now: datetime, event: dict[str, Any] | None) -> None:

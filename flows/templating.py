@@ -30,7 +30,20 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-_environment = ImmutableSandboxedEnvironment(
+class _Environment(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, except that `properties.items` means the key `items` when there is one.
+
+    Plain Jinja finds the dict method first, so an event property named `items` or `keys` would
+    render as "<built-in method ...>": never what a marketer means.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+_environment = _Environment(
     undefined=jinja2.ChainableUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -38,7 +51,7 @@ _environment = ImmutableSandboxedEnvironment(
     cache_size=0,
 )
 
-# A lookup such as `x.items` finds the dict method before the key in Jinja; leave those to Jinja.
+# `x.items` without an `items` key finds the dict method in Jinja; leave those cases to Jinja.
 _SHADOWED = frozenset(dir(dict))
 _PLAIN_SCALARS = (int, float, bool)
 _MISSING: Any = object()
@@ -121,7 +134,7 @@ def _lookup_path(node: nodes.Node) -> tuple[str, ...] | None:
             break
         else:
             return None
-    if any(name.startswith("_") or name in _SHADOWED for name in names):
+    if any(name.startswith("_") for name in names):
         return None
     return tuple(reversed(names))
 
@@ -142,6 +155,8 @@ def _render_parts(parts: tuple[Part, ...], variables: Mapping[str, Any]) -> str 
             if type(value) is dict:
                 value = value.get(name, _MISSING)
                 if value is _MISSING:
+                    if name in _SHADOWED:
+                        return None
                     break
             elif value is None:
                 value = _MISSING  # a lookup on null is undefined, and renders as nothing

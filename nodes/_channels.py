@@ -31,6 +31,15 @@ def address_for(contact: dict[str, Any], channel: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def reach(contact: dict[str, Any], channel: str) -> tuple[str | None, str | None]:
+    """(address, None) when `channel` can be used for this contact, else (None, reason)."""
+    consent = contact.get("consent")
+    if consent and consent.get(channel) == "opted_out":
+        return None, "opted_out"
+    to = address_for(contact, channel)
+    return (to, None) if to is not None else (None, "no_address")
+
+
 def unreachable_reason(contact: dict[str, Any], channel: str) -> str | None:
     """Why `channel` cannot be used for this contact (`opted_out`, `no_address`), or None.
 

@@ -9,7 +9,7 @@ import msgspec
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
 from flows.outcomes import Go, MessageDraft, Outcome, Send
 from flows.templating import Template, TemplateError
-from nodes._channels import CHANNELS, Channel, address_for, unreachable_reason
+from nodes._channels import CHANNELS, Channel, reach
 
 
 class EmailContent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -70,16 +70,14 @@ class SendProgram(Program):
         fields = self.templates.get(channel)
         if fields is None:
             return Go("failed", reason="no_content")
-        reason = unreachable_reason(ctx.contact, channel)
-        if reason is not None:
+        to, reason = reach(ctx.contact, channel)
+        if to is None:
             return Go("failed", reason=reason)
         data = ctx.data()
         try:
             content = {name: template.render(data) for name, template in fields.items()}
         except TemplateError:
             return Go("failed", reason="render_error")
-        to = address_for(ctx.contact, channel)
-        assert to is not None
         return Send(MessageDraft(channel, to, content, self.topic))
 
 

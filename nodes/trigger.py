@@ -42,6 +42,7 @@ class TriggerProgram(Program):
         self.trigger: TriggerSpec | None = spec
         self.where = where
         self.audience = audience
+        self.filters = (where if spec.on == "event" else audience) is not None
 
     def accepts(self, ctx: StepContext) -> bool:
         """An event trigger's `where`, or a schedule's audience `rule`."""

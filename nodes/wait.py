@@ -73,6 +73,7 @@ class EventProgram(Program):
         self.event = event
         self.timeout = timeout
         self.where = where
+        self.filters = where is not None
 
     def step(self, ctx: StepContext) -> Outcome:
         return Await(self.event, add_duration(ctx.now, self.timeout, ctx.contact_zone()))

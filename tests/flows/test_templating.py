@@ -107,3 +107,8 @@ def test_fast_path_matches_jinja(
             compile_template(source).render(variables)
         return
     assert compile_template(source).render(variables) == expected
+
+
+def test_a_key_named_like_a_dict_method_is_the_key() -> None:
+    template = compile_template("{{ event.properties.items }} / {{ event.properties.keys }}")
+    assert template.render({"event": {"properties": {"items": 3}}}).startswith("3 / <built-in")
