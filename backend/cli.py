@@ -111,8 +111,17 @@ def _lines(path: Path) -> Iterator[tuple[str, bytes]]:
 def _simulate(args: argparse.Namespace) -> int:
     # A dry run builds millions of small objects and frees them by reference counting; the
     # cycle collector would re-scan them all again and again (a third of the run time over
-    # 100,000 contacts). This process exits when the report is written, so switch it off.
+    # 100,000 contacts), so it is off for the duration of the command.
+    collecting = gc.isenabled()
     gc.disable()
+    try:
+        return _run_simulation(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_simulation(args: argparse.Namespace) -> int:
     plan = _compile(args.flow)
     contacts = [decode_contact(line, where) for where, line in _lines(args.contacts)]
     events: list[Event] = []
@@ -122,9 +131,9 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         horizon = parse_duration(args.horizon)
         start_at = parse_instant(args.start) if args.start else _default_start(events)
+        end_at = add_duration(start_at, horizon, plan.timezone)
     except TimeError as exc:
-        raise UserError(str(exc)) from None
-    end_at = add_duration(start_at, horizon, plan.timezone)
+        raise UserError(f"--start/--horizon: {exc}") from None
     kwargs: dict[str, Any] = {"seed": args.seed}
     if segments is not None:
         kwargs["segments"] = segments

@@ -1,0 +1,62 @@
+"""Schema migrations: numbered steps, applied in order, each recorded once.
+
+`castflow migrate` runs them; it is safe to run again (applied steps are skipped) and from two
+processes at once (the bookkeeping table's primary key lets only one record a step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from backend.db import Database
+from backend.tables import ALL_TABLES
+
+Migration = Callable[[Database], Awaitable[None]]
+
+
+async def _initial_schema(db: Database) -> None:
+    for table in ALL_TABLES:
+        await table.create_table(if_not_exists=True).run()
+    # Indexes piccolo's column options cannot express (composite and partial ones).
+    statements = [
+        "CREATE UNIQUE INDEX IF NOT EXISTS contacts_workspace_key ON contacts (workspace, key)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS events_workspace_key ON events (workspace, key) "
+        "WHERE key IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS events_contact_at ON events (workspace, contact, at)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS flow_versions_number ON flow_versions (flow, number)",
+        "CREATE INDEX IF NOT EXISTS runs_due ON runs (status, wake_at)",
+        "CREATE INDEX IF NOT EXISTS runs_contact ON runs (workspace, contact, status)",
+        "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, contact)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS run_steps_seq ON run_steps (run, seq)",
+        "CREATE INDEX IF NOT EXISTS run_steps_version ON run_steps (version, node)",
+        "CREATE INDEX IF NOT EXISTS messages_contact ON messages (workspace, contact)",
+        "CREATE INDEX IF NOT EXISTS messages_flow ON messages (flow, status)",
+    ]
+    for sql in statements:
+        await db.execute(sql)
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("0001_initial_schema", _initial_schema),
+]
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply every migration not applied yet; returns the names applied now."""
+    if db.is_sqlite:
+        # WAL lets readers (the API) work while the worker writes; it is stored in the file.
+        await db.execute("PRAGMA journal_mode = WAL")
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS castflow_migrations (name VARCHAR(200) PRIMARY KEY, "
+        "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
+    )
+    done = {row["name"] for row in await db.fetch("SELECT name FROM castflow_migrations")}
+    applied: list[str] = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        async with db.write():
+            await step(db)
+            await db.execute("INSERT INTO castflow_migrations (name) VALUES ({})", name)
+        applied.append(name)
+    return applied

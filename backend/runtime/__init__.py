@@ -1,0 +1,18 @@
+"""The live runtime: published flows executed per contact by arq workers.
+
+The database is the truth: a run is a row, advanced only by a compare-and-set on its step
+counter; queue jobs are merely wake-ups, so a duplicate or late job does nothing, and a periodic
+sweeper re-enqueues due runs (waits survive a Redis restart or a lost job).
+
+Public interface used by the API and the CLI (implemented in the modules of this package):
+
+- `publish(db, flow_id, now) -> FlowVersion row dict` compiles the draft (raising
+  `flows.problems.FlowProblems`), freezes a version, sets the flow live, schedules its
+  schedule triggers and enrols current segment members where asked.
+- `pause(db, flow_id)` / `resume(db, queue, flow_id)`.
+- `enrol(db, queue, flow_id, contact_keys, now) -> int` for `api` triggers.
+- `ingest_events(db, queue, workspace_id, events, now) -> int` stores events (a repeated
+  id is ignored) and hands them to the worker to match against triggers and waiting runs.
+- `queue.Queue`: the small queue interface (arq behind it).
+- `worker.WorkerSettings`: what `castflow worker` runs.
+"""
