@@ -16,7 +16,7 @@ Migration = Callable[[Database], Awaitable[None]]
 
 async def _initial_schema(db: Database) -> None:
     for table in ALL_TABLES:
-        await table.create_table(if_not_exists=True).run()
+        await table.create_table(if_not_exists=True).run()  # type: ignore[no-untyped-call]
     # Indexes piccolo's column options cannot express (composite and partial ones).
     statements = [
         "CREATE UNIQUE INDEX IF NOT EXISTS contacts_workspace_key ON contacts (workspace, key)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from flows.catalogue import Catalogue, ConfigCheck, NodeKind, NodeProgram
-from flows.document import DocumentError, Edge, FlowDocument, decode_document
+from flows.document import DocumentError, Edge, FlowDocument, decode_document, explain
 from flows.outcomes import TriggerSpec
 from flows.problems import FlowProblems, Problem
 from flows.timecalc import TimeError, zone
@@ -63,7 +64,7 @@ def compile_flow(source: FlowDocument | bytes | str, catalogue: Catalogue) -> Pl
         try:
             document = decode_document(source)
         except DocumentError as exc:
-            raise FlowProblems([Problem(str(exc))]) from None
+            raise FlowProblems(exc.problems) from None
     return _Compiler(document, catalogue).run()
 
 
@@ -101,7 +102,7 @@ class _Compiler:
             ))
         if not self.document.nodes:
             self.problems.append(Problem("The flow has no nodes: add a Trigger to start."))
-        self._check_graph(routes, trigger_ids)
+        self._check_graph(trigger_ids)
         if self.problems or timezone is None:
             raise FlowProblems(self.problems)
         nodes: dict[str, CompiledNode] = {}
@@ -151,7 +152,8 @@ class _Compiler:
             try:
                 config = msgspec.convert(node.config, kind.config)
             except msgspec.ValidationError as exc:
-                self.node_problem(node.id, f"settings of this {kind.label}: {_phrase(exc)}")
+                message = explain(exc) + _allowed_values(kind, exc)
+                self.node_problem(node.id, f"settings of this {kind.label}: {message}")
                 built[node.id] = (kind, None, None, None)
                 continue
             check = ConfigCheck()
@@ -204,7 +206,7 @@ class _Compiler:
             if len(ports) == 1:
                 return ports[0]
             if not ports:
-                self.edge_problem(edge, f"a {kind.label} node has no outputs: remove this edge.")
+                self.edge_problem(edge, f"{edge.from_!r} ({kind.label}) has no outputs: remove this edge.")
             else:
                 self.edge_problem(
                     edge, f"say which port it leaves from: one of {', '.join(ports)}."
@@ -212,7 +214,7 @@ class _Compiler:
             return None
         if edge.port not in ports:
             if not ports:
-                self.edge_problem(edge, f"a {kind.label} node has no outputs: remove this edge.")
+                self.edge_problem(edge, f"{edge.from_!r} ({kind.label}) has no outputs: remove this edge.")
             else:
                 self.edge_problem(
                     edge,
@@ -221,15 +223,22 @@ class _Compiler:
             return None
         return edge.port
 
-    def _check_graph(self, routes: Mapping[str, Mapping[str, str]], triggers: list[str]) -> None:
+    def _check_graph(self, triggers: list[str]) -> None:
+        # Every edge between existing nodes counts here, even one with a bad port or from a
+        # node with broken settings: those have their own problems, and the nodes after them
+        # are still connected.
         ids = [node.id for node in self.document.nodes]
-        successors = {nid: sorted(set(routes.get(nid, {}).values())) for nid in ids}
+        declared = set(ids)
+        linked: dict[str, set[str]] = {nid: set() for nid in ids}
+        for edge in self.document.edges:
+            if edge.from_ in declared and edge.to in declared:
+                linked[edge.from_].add(edge.to)
+        successors = {nid: sorted(targets) for nid, targets in linked.items()}
         for cycle in _cycles(successors):
-            path = " -> ".join([*cycle, cycle[0]])
             self.problems.append(Problem(
-                f"These nodes form a loop: {path}. "
+                f"These nodes form a loop: {cycle}. "
                 "Flows cannot loop back; remove one of its edges.",
-                node=cycle[0],
+                node=min(cycle.split(" -> ")[0].split(", ")),
             ))
         if not triggers:
             return
@@ -250,13 +259,15 @@ class _Compiler:
                 )
 
 
-def _cycles(successors: Mapping[str, list[str]]) -> list[list[str]]:
-    """Strongly connected components that form loops (Tarjan, iterative), each in path order."""
+def _cycles(successors: Mapping[str, list[str]]) -> list[str]:
+    """Each group of nodes that loop back to one another (Tarjan's strongly connected
+    components, iterative), described readably: "a -> b -> a" when one loop passes through
+    all of them, else the list of their ids."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
     stack: list[str] = []
-    found: list[list[str]] = []
+    found: list[str] = []
     counter = 0
     for root in successors:
         if root in index:
@@ -290,28 +301,54 @@ def _cycles(successors: Mapping[str, list[str]]) -> list[list[str]]:
                     if member == node:
                         break
                 if len(component) > 1 or node in successors.get(node, []):
-                    found.append(_loop_order(component, successors))
+                    found.append(_describe_loop(component, successors))
     return found
 
 
-def _loop_order(component: list[str], successors: Mapping[str, list[str]]) -> list[str]:
-    """Order a component's members along one loop through them, to name it readably."""
+def _describe_loop(component: list[str], successors: Mapping[str, list[str]]) -> str:
     members = set(component)
     start = min(component)
     order = [start]
-    current = start
     while True:
-        nxt = next((s for s in successors.get(current, []) if s in members), None)
-        if nxt is None or nxt == start or nxt in order:
-            return order
+        nxt = next((s for s in successors.get(order[-1], []) if s in members), None)
+        if nxt is None or nxt in order:
+            break
         order.append(nxt)
-        current = nxt
+    if len(order) == len(members):
+        return " -> ".join([*order, order[0]])
+    return ", ".join(sorted(members))
 
 
-def _phrase(exc: msgspec.ValidationError) -> str:
-    text, _, where = str(exc).partition(" - at ")
-    location = where.strip("`").removeprefix("$")
-    text = text.replace("`", "'")
-    if location:
-        return f"{text} (at {location.lstrip('.')})."
-    return f"{text}."
+def _allowed_values(kind: NodeKind[Any], exc: msgspec.ValidationError) -> str:
+    """For a value outside a fixed list (a channel, a weekday), the values that are allowed."""
+    text = str(exc)
+    if not text.startswith("Invalid enum value"):
+        return ""
+    location = text.partition(" - at ")[2].strip("`").removeprefix("$")
+    schema = kind.json_schema()
+    node: Any = schema
+    for segment in re.findall(r"\.(\w+)|\[\d+\]", location):
+        node = _resolve(schema, node)
+        node = node.get("properties", {}).get(segment) if segment else node.get("items")
+        if node is None:
+            return ""
+    options = _enum(schema, node)
+    return f" Choose one of: {', '.join(options)}." if options else ""
+
+
+def _resolve(schema: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _enum(schema: dict[str, Any], node: Any) -> list[str]:
+    node = _resolve(schema, node)
+    if not isinstance(node, dict):
+        return []
+    values = [str(v) for v in node.get("enum", [])]
+    for option in node.get("anyOf", []):
+        values += [v for v in _enum(schema, option) if v not in values]
+    if "items" in node and not values:
+        values = _enum(schema, node["items"])
+    return values

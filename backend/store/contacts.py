@@ -48,7 +48,7 @@ def merge(
         "timezone": None, "attributes": {}, "consent": {}, "consent_changed": {},
         "preferences": {},
     }
-    for name in _MERGED + ("consent_changed",):
+    for name in (*_MERGED, "consent_changed"):
         row[name] = dict(_loads(row[name]) or {})
     for name in ("push_tokens", "chat"):
         row[name] = _loads(row[name])
