@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install services run test lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+services:
+	bash .ci/services
+
+unit: install services
 	$(BIN)/pytest
 
 test: lint typecheck unit

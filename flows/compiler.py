@@ -206,7 +206,7 @@ class _Compiler:
             if len(ports) == 1:
                 return ports[0]
             if not ports:
-                self.edge_problem(edge, f"{edge.from_!r} ({kind.label}) has no outputs: remove this edge.")
+                self.edge_problem(edge, self._no_outputs(edge, kind))
             else:
                 self.edge_problem(
                     edge, f"say which port it leaves from: one of {', '.join(ports)}."
@@ -214,7 +214,7 @@ class _Compiler:
             return None
         if edge.port not in ports:
             if not ports:
-                self.edge_problem(edge, f"{edge.from_!r} ({kind.label}) has no outputs: remove this edge.")
+                self.edge_problem(edge, self._no_outputs(edge, kind))
             else:
                 self.edge_problem(
                     edge,
@@ -222,6 +222,10 @@ class _Compiler:
                 )
             return None
         return edge.port
+
+    @staticmethod
+    def _no_outputs(edge: Edge, kind: NodeKind[Any]) -> str:
+        return f"{edge.from_!r} ({kind.label}) has no outputs: remove this edge."
 
     def _check_graph(self, triggers: list[str]) -> None:
         # Every edge between existing nodes counts here, even one with a bad port or from a
@@ -307,16 +311,33 @@ def _cycles(successors: Mapping[str, list[str]]) -> list[str]:
 
 def _describe_loop(component: list[str], successors: Mapping[str, list[str]]) -> str:
     members = set(component)
-    start = min(component)
-    order = [start]
-    while True:
-        nxt = next((s for s in successors.get(order[-1], []) if s in members), None)
-        if nxt is None or nxt in order:
-            break
-        order.append(nxt)
-    if len(order) == len(members):
+    order = _loop_through_all(min(component), members, successors)
+    if order is not None:
         return " -> ".join([*order, order[0]])
     return ", ".join(sorted(members))
+
+
+def _loop_through_all(
+    start: str, members: set[str], successors: Mapping[str, list[str]]
+) -> list[str] | None:
+    """A loop from `start` through every member, if one exists (searched in small groups only:
+    a readable path matters for the few nodes a person can take in)."""
+    if len(members) > 8:
+        return None
+    path = [start]
+
+    def extend() -> bool:
+        if len(path) == len(members):
+            return start in successors.get(path[-1], [])
+        for nxt in successors.get(path[-1], []):
+            if nxt in members and nxt not in path:
+                path.append(nxt)
+                if extend():
+                    return True
+                path.pop()
+        return False
+
+    return path if extend() else None
 
 
 def _allowed_values(kind: NodeKind[Any], exc: msgspec.ValidationError) -> str:
@@ -328,12 +349,24 @@ def _allowed_values(kind: NodeKind[Any], exc: msgspec.ValidationError) -> str:
     schema = kind.json_schema()
     node: Any = schema
     for segment in re.findall(r"\.(\w+)|\[\d+\]", location):
-        node = _resolve(schema, node)
+        node = _object_or_array(schema, node, "properties" if segment else "items")
         node = node.get("properties", {}).get(segment) if segment else node.get("items")
         if node is None:
             return ""
     options = _enum(schema, node)
     return f" Choose one of: {', '.join(options)}." if options else ""
+
+
+def _object_or_array(schema: dict[str, Any], node: Any, key: str) -> dict[str, Any]:
+    """The schema alternative that has `key` (optional fields are "X or null")."""
+    node = _resolve(schema, node)
+    if isinstance(node, dict) and key in node:
+        return node
+    for option in node.get("anyOf", []) if isinstance(node, dict) else []:
+        option = _resolve(schema, option)
+        if isinstance(option, dict) and key in option:
+            return option
+    return {}
 
 
 def _resolve(schema: dict[str, Any], node: Any) -> Any:

@@ -159,7 +159,7 @@ def to_builtins(document: FlowDocument) -> dict[str, Any]:
 
 
 def explain(exc: msgspec.ValidationError) -> str:
-    """msgspec's precise message, phrased for people: "Expected `str`, got `int` (at config.for)"."""
+    """msgspec's precise message, phrased for people: "Expected 'str', got 'int' (at for)"."""
     text, _, where = str(exc).partition(" - at ")
     text = text.replace("`", "'")
     location = where.strip("`").removeprefix("$").lstrip(".")

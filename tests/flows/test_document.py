@@ -21,6 +21,7 @@ from flows.document import (
     encode_document,
     to_builtins,
 )
+from flows.problems import Problem
 
 MINIMAL: dict[str, Any] = {
     "format": FORMAT,
@@ -38,11 +39,18 @@ def without(key: str) -> dict[str, Any]:
     return {k: v for k, v in MINIMAL.items() if k != key}
 
 
-def decode_error(value: Any) -> str:
+def decode_problems(value: Any) -> list[Problem]:
     text = value if isinstance(value, (str, bytes)) else json.dumps(value)
     with pytest.raises(DocumentError) as caught:
         decode_document(text)
-    return str(caught.value)
+    problems = caught.value.problems
+    assert problems, "DocumentError raised without any problem"
+    assert str(caught.value) == "\n".join(str(p) for p in problems)
+    return problems
+
+
+def decode_error(value: Any) -> str:
+    return "\n".join(str(p) for p in decode_problems(value))
 
 
 # --- defaults ------------------------------------------------------------------------------
@@ -94,7 +102,7 @@ def test_edges_are_written_with_a_from_key() -> None:
 
 def test_the_python_attribute_name_from_underscore_is_not_a_document_key() -> None:
     message = decode_error(with_changes(edges=[{"from_": "t", "to": "x"}]))
-    assert "from_" in message
+    assert "unknown field 'from_'" in message
 
 
 def test_edge_describes_itself_as_users_see_it() -> None:
@@ -106,32 +114,40 @@ def test_edge_describes_itself_as_users_see_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "where"),
+    ("raw", "expected"),
     [
-        pytest.param(with_changes(colour="red"), "$", id="top-level"),
         pytest.param(
-            with_changes(nodes=[{**MINIMAL["nodes"][0], "colour": "red"}]), "nodes[0]", id="node"
+            with_changes(colour="red"),
+            Problem("The document: Object contains unknown field 'colour'."),
+            id="top-level",
         ),
         pytest.param(
-            with_changes(edges=[{"from": "t", "to": "x", "colour": "red"}]), "edges[0]", id="edge"
+            with_changes(nodes=[{**MINIMAL["nodes"][0], "colour": "red"}]),
+            Problem("Object contains unknown field 'colour'.", node="t"),
+            id="node",
         ),
         pytest.param(
-            with_changes(settings={"entry": "once", "colour": "red"}), "settings", id="settings"
+            with_changes(edges=[{"from": "t", "to": "x", "colour": "red"}]),
+            Problem("Object contains unknown field 'colour'.", edge="t -> x"),
+            id="edge",
+        ),
+        pytest.param(
+            with_changes(settings={"entry": "once", "colour": "red"}),
+            Problem("The document: Object contains unknown field 'colour' (at settings)."),
+            id="settings",
         ),
         pytest.param(
             with_changes(
                 nodes=[{**MINIMAL["nodes"][0], "position": {"x": 1, "y": 2, "colour": 3}}]
             ),
-            "position",
+            Problem("Object contains unknown field 'colour' (at position).", node="t"),
             id="position",
         ),
     ],
 )
-def test_unknown_keys_are_problems_not_dropped(raw: dict[str, Any], where: str) -> None:
-    message = decode_error(raw)
-    assert "unknown field" in message
-    assert "colour" in message
-    assert where in message
+def test_unknown_keys_are_problems_not_dropped(raw: dict[str, Any], expected: Problem) -> None:
+    # One problem, naming the node or edge by its id and the key, located within it.
+    assert decode_problems(raw) == [expected]
 
 
 @pytest.mark.parametrize(
@@ -142,23 +158,29 @@ def test_unknown_keys_are_problems_not_dropped(raw: dict[str, Any], where: str) 
         pytest.param(with_changes(nodes={"t": {}}), ["nodes", "array"], id="nodes-object"),
         pytest.param(with_changes(edges="t -> x"), ["edges", "array"], id="edges-string"),
         pytest.param(
-            with_changes(nodes=[{**MINIMAL["nodes"][0], "id": 7}]), ["nodes[0].id"], id="node-id"
+            with_changes(nodes=[{**MINIMAL["nodes"][0], "id": 7}]),
+            ["Node number 1: ", "(at id)", "'str'", "'int'"],
+            id="node-id",
         ),
         pytest.param(
             with_changes(nodes=[{**MINIMAL["nodes"][0], "config": ["on", "event"]}]),
-            ["nodes[0].config", "object"],
+            ["node 't': ", "(at config)", "'object'"],
             id="config-list",
         ),
         pytest.param(
             with_changes(nodes=[{**MINIMAL["nodes"][0], "position": {"x": "1", "y": 2}}]),
-            ["position.x"],
+            ["node 't': ", "(at position.x)"],
             id="position-x-string",
         ),
         pytest.param(
-            with_changes(nodes=[{**MINIMAL["nodes"][0], "label": 3}]), ["label"], id="label-int"
+            with_changes(nodes=[{**MINIMAL["nodes"][0], "label": 3}]),
+            ["node 't': ", "(at label)"],
+            id="label-int",
         ),
         pytest.param(
-            with_changes(edges=[{"from": "t", "to": "x", "port": 1}]), ["port"], id="port-int"
+            with_changes(edges=[{"from": "t", "to": "x", "port": 1}]),
+            ["edge t -> x: ", "(at port)"],
+            id="port-int",
         ),
         pytest.param(
             with_changes(settings={"entry": "sometimes"}), ["sometimes", "entry"], id="entry-enum"
@@ -169,41 +191,59 @@ def test_unknown_keys_are_problems_not_dropped(raw: dict[str, Any], where: str) 
     ],
 )
 def test_wrong_types_are_problems(raw: dict[str, Any], mentions: list[str]) -> None:
-    message = decode_error(raw)
+    (problem,) = decode_problems(raw)
+    message = str(problem)
     for word in mentions:
         assert word in message
+    assert "$" not in message and "`" not in message  # no JSON-path or msgspec jargon
 
 
 @pytest.mark.parametrize(
-    ("raw", "field", "where"),
+    ("raw", "expected"),
     [
-        pytest.param(without("format"), "format", "$", id="format"),
-        pytest.param(without("name"), "name", "$", id="name"),
-        pytest.param(without("nodes"), "nodes", "$", id="nodes"),
-        pytest.param(without("edges"), "edges", "$", id="edges"),
+        pytest.param(without("name"), "The document: Object missing required field 'name'.",
+                     id="name"),
+        pytest.param(without("nodes"), "The document: Object missing required field 'nodes'.",
+                     id="nodes"),
+        pytest.param(without("edges"), "The document: Object missing required field 'edges'.",
+                     id="edges"),
+        # Without an id a node can only be named by its position (counted from 1).
         pytest.param(
-            with_changes(nodes=[{"type": "trigger", "config": {}}]), "id", "nodes[0]", id="node-id"
+            with_changes(nodes=[MINIMAL["nodes"][0], {"type": "trigger", "config": {}}]),
+            "Node number 2: Object missing required field 'id'.", id="node-id",
         ),
         pytest.param(
-            with_changes(nodes=[{"id": "t", "config": {}}]), "type", "nodes[0]", id="node-type"
+            with_changes(nodes=[{"id": "t", "config": {}}]),
+            "node 't': Object missing required field 'type'.", id="node-type",
         ),
         pytest.param(
-            with_changes(nodes=[{"id": "t", "type": "trigger"}]), "config", "nodes[0]",
-            id="node-config",
+            with_changes(nodes=[{"id": "t", "type": "trigger"}]),
+            "node 't': Object missing required field 'config'.", id="node-config",
         ),
-        pytest.param(with_changes(edges=[{"to": "x"}]), "from", "edges[0]", id="edge-from"),
-        pytest.param(with_changes(edges=[{"from": "t"}]), "to", "edges[0]", id="edge-to"),
+        # Without both ends an edge can only be named by its position.
         pytest.param(
-            with_changes(nodes=[{**MINIMAL["nodes"][0], "position": {"x": 1}}]), "y", "position",
-            id="position-y",
+            with_changes(edges=[{"from": "t", "to": "x"}, {"to": "x"}]),
+            "Edge number 2: Object missing required field 'from'.", id="edge-from",
+        ),
+        pytest.param(
+            with_changes(edges=[{"from": "t"}]),
+            "Edge number 1: Object missing required field 'to'.", id="edge-to",
+        ),
+        pytest.param(
+            with_changes(nodes=[{**MINIMAL["nodes"][0], "position": {"x": 1}}]),
+            "node 't': Object missing required field 'y' (at position).", id="position-y",
         ),
     ],
 )
-def test_missing_required_fields_are_problems(raw: dict[str, Any], field: str, where: str) -> None:
-    message = decode_error(raw)
-    assert "missing required field" in message
-    assert f"`{field}`" in message
-    assert where in message
+def test_missing_required_fields_are_problems(raw: dict[str, Any], expected: str) -> None:
+    (problem,) = decode_problems(raw)
+    assert str(problem) == expected
+
+
+def test_a_missing_format_is_a_problem_naming_the_format_to_use() -> None:
+    (problem,) = decode_problems(without("format"))
+    assert problem.message.startswith("'format' is missing")
+    assert f'"format": "{FORMAT}"' in problem.message
 
 
 @pytest.mark.parametrize(
@@ -224,8 +264,8 @@ def test_bad_json_is_a_problem_saying_so(text: str | bytes) -> None:
 
 @pytest.mark.parametrize("text", ["[]", "null", '"castflow.flow/1"', "42"])
 def test_a_json_value_that_is_not_an_object_is_a_problem(text: str) -> None:
-    message = decode_error(text)
-    assert "Expected `object`" in message
+    (problem,) = decode_problems(text)
+    assert problem.message.startswith("A flow document is a JSON object")
 
 
 @pytest.mark.parametrize("value", ["castflow.flow/2", "castflow.flow/0", "", "CASTFLOW.FLOW/1"])
@@ -236,17 +276,42 @@ def test_wrong_format_is_a_problem_naming_both_formats(value: str) -> None:
     assert FORMAT in message
 
 
-@pytest.mark.xfail(
-    reason="BUG flows/document.py: the format is checked only after a strict v1 decode, so a "
-    "document in another format is reported by its first unknown key, not by its format",
-    strict=True,
-)
 def test_wrong_format_is_reported_even_when_the_rest_is_not_v1() -> None:
     # What a future v2 export might look like: new keys that v1 does not know.
     raw = {"format": "castflow.flow/2", "name": "n", "steps": [], "links": []}
-    message = decode_error(raw)
-    assert "Unknown format" in message
-    assert "castflow.flow/2" in message
+    (problem,) = decode_problems(raw)
+    assert "Unknown format 'castflow.flow/2'" in problem.message
+    assert FORMAT in problem.message
+    assert "steps" not in problem.message
+
+
+def test_every_broken_node_and_edge_is_reported_by_its_id() -> None:
+    raw = with_changes(
+        nodes=[
+            MINIMAL["nodes"][0],
+            {"id": "x", "type": "exit", "config": {}, "colour": "red"},
+            {"id": 3, "type": "exit", "config": {}},
+            {"id": "w", "type": "wait", "config": [1]},
+            {"id": "fine", "type": "exit", "config": {}},
+        ],
+        edges=[
+            {"from": "t", "to": "x", "weight": 2},
+            {"from": "t", "port": "next", "to": "w", "weight": 2},
+            {"from": "t"},
+            {"from": "x", "to": "fine"},
+        ],
+    )
+    problems = decode_problems(raw)
+    assert [(p.node, p.edge) for p in problems] == [
+        ("x", None), (None, None), ("w", None),
+        (None, "t -> x"), (None, "t.next -> w"), (None, None),
+    ]
+    colour, number_3, config, weight, port_weight, edge_3 = problems
+    assert colour.message == "Object contains unknown field 'colour'."
+    assert number_3.message == "Node number 3: Expected 'str', got 'int' (at id)."
+    assert config.message == "Expected 'object', got 'array' (at config)."
+    assert weight.message == port_weight.message == "Object contains unknown field 'weight'."
+    assert edge_3.message == "Edge number 3: Object missing required field 'to'."
 
 
 def test_builtins_go_through_the_same_strict_decoding() -> None:
