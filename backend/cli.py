@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
+from backend.settings import load_settings
 from flows.compiler import Plan, compile_flow
 from flows.contacts import Event, InputError, decode_contact, decode_event
 from flows.jsonlogic import RuleError, compile_rule
@@ -19,6 +21,9 @@ from flows.problems import FlowProblems
 from flows.simulator import SimulationError, report_to_json, segment_lookup, simulate
 from flows.timecalc import TimeError, add_duration, parse_duration, parse_instant
 from nodes import CATALOGUE
+
+if TYPE_CHECKING:  # the database layer is imported only by commands that use it
+    from backend.db import Database
 
 EXIT_PROBLEMS = 2
 
@@ -70,7 +75,143 @@ def _parser() -> argparse.ArgumentParser:
     validate = flow_commands.add_parser("validate", help="check a flow document")
     validate.add_argument("file", type=Path, metavar="FLOW.json")
     validate.set_defaults(handler=_validate)
+    export = flow_commands.add_parser("export", help="write a stored flow's document")
+    export.add_argument("flow_id", type=int, metavar="ID")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE", help="default: stdout")
+    export.set_defaults(handler=_run_async(_export))
+    load = flow_commands.add_parser("import", help="store a flow document as a new draft")
+    load.add_argument("file", type=Path, metavar="FLOW.json")
+    load.set_defaults(handler=_run_async(_import))
+
+    migrate = commands.add_parser("migrate", help="create or update the database schema")
+    migrate.set_defaults(handler=_run_async(_migrate))
+
+    serve = commands.add_parser("serve", help="serve the API and the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run the flow worker (in this process)")
+    worker.set_defaults(handler=_worker)
+
+    user = commands.add_parser("user", help="manage people who sign in")
+    user_commands = user.add_subparsers(title="user commands", metavar="COMMAND")
+    create_user = user_commands.add_parser("create", help="create a user")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--password-stdin", action="store_true", required=True,
+                             help="read the password from standard input")
+    create_user.set_defaults(handler=_run_async(_create_user))
+
+    apikey = commands.add_parser("apikey", help="manage API keys for machines")
+    apikey_commands = apikey.add_subparsers(title="apikey commands", metavar="COMMAND")
+    create_key = apikey_commands.add_parser("create", help="create a key (printed once)")
+    create_key.add_argument("--name", required=True)
+    create_key.set_defaults(handler=_run_async(_create_api_key))
     return parser
+
+
+def _run_async(
+    command: Callable[[argparse.Namespace, Database], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
+    """Run `command` with a migrated database connection from DATABASE_URL."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from backend.db import Database, DatabaseUrlError
+        from backend.migrations import migrate
+
+        async def main() -> int:
+            try:
+                db = Database(load_settings().database_url)
+            except DatabaseUrlError as exc:
+                raise UserError(str(exc)) from None
+            try:
+                await db.start()
+            except OSError as exc:
+                raise UserError(f"cannot reach the database: {exc}") from None
+            try:
+                if command is not _migrate:
+                    await migrate(db)  # a fresh install works whatever the order of commands
+                return await command(args, db)
+            finally:
+                await db.close()
+
+        return asyncio.run(main())
+
+    return handler
+
+
+async def _migrate(args: argparse.Namespace, db: Database) -> int:
+    from backend.migrations import migrate
+
+    applied = await migrate(db)
+    print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date",
+          file=sys.stderr)
+    return 0
+
+
+async def _create_user(args: argparse.Namespace, db: Database) -> int:
+    from backend.security import UserExists, create_user
+
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        await create_user(db, args.email, password)
+    except (UserExists, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"created user {args.email}", file=sys.stderr)
+    return 0
+
+
+async def _create_api_key(args: argparse.Namespace, db: Database) -> int:
+    from backend.security import create_api_key
+
+    key = await create_api_key(db, args.name)
+    print(key)
+    print(f"API key {args.name!r} created. It is shown only this once: keep it safe.",
+          file=sys.stderr)
+    return 0
+
+
+async def _export(args: argparse.Namespace, db: Database) -> int:
+    from backend.store.flows import FlowNotFound, export_document
+
+    try:
+        data = await export_document(db, args.flow_id)
+    except FlowNotFound:
+        raise UserError(f"there is no flow {args.flow_id}") from None
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+    return 0
+
+
+async def _import(args: argparse.Namespace, db: Database) -> int:
+    from backend.store.flows import import_document
+
+    flow = await import_document(db, _read(args.file))  # raises FlowProblems when invalid
+    print(flow["id"])
+    print(f"imported {flow['name']!r} as flow {flow['id']} (draft)", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.api.app import create_app
+
+    settings = load_settings()
+    print(f"Castflow is at http://{args.host}:{args.port}/ (sign in at /login; create a user "
+          "with: castflow user create --email you@example.com --password-stdin)",
+          file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from backend.runtime.worker import run_worker
+
+    asyncio.run(run_worker(load_settings()))
+    return 0
 
 
 def _read(path: Path) -> bytes:

@@ -15,4 +15,21 @@ Public interface used by the API and the CLI (implemented in the modules of this
   id is ignored) and hands them to the worker to match against triggers and waiting runs.
 - `queue.Queue`: the small queue interface (arq behind it).
 - `worker.WorkerSettings`: what `castflow worker` runs.
+
+As built (issue 3), the exact signatures:
+
+- `engine.publish(db, queue, flow_id, now) -> dict` (the version row: id, flow, number,
+  content_hash, published_at, current); `engine.pause(db, flow_id, now=None)`;
+  `engine.resume(db, queue, flow_id, now=None)`; `engine.enrol(db, queue, flow_id,
+  contact_keys, now) -> int`; `engine.ingest_events(db, queue, workspace, events, now) -> int`;
+  `engine.flow_stats(db, flow_id) -> {"nodes": {node: {"entered", "ports"}}, "runs": {...}}`.
+  Errors: `flows.problems.FlowProblems` (publish), `engine.FlowNotFound` (LookupError),
+  `engine.EnrolError` (ValueError: not published, or no `api` trigger).
+- Jobs (`engine.advance_runs`, `process_events`, `broadcast`, `sweep`, and `run_due` for shells
+  on a fake clock) take a `engine.Runtime(db, queue, sender)` and `now`.
+- `queue.Queue` / `ArqQueue(url, prefix)` / `RecordingQueue`; `sender.Sender` /
+  `SandboxSender`; `worker.worker_settings(settings)`, `worker.run_worker(settings)`;
+  `backend.redis.redis_url(settings)`.
+- Module docstrings say how: `engine` (the batch protocol and the run state JSON), `store`
+  (bulk SQL), `queue`, `sender`, `worker` (jobs and the sweeper).
 """

@@ -1,0 +1,57 @@
+"""Events: one (an object) or a batch (an array), checked strictly, stored and handed to the
+runtime, which matches them against triggers and waiting runs. Answered 202: the matching
+happens in the worker.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from backend.api import Db, WorkspaceId
+from backend.api.errors import bad_request, convert, items_of, json_body, read_json
+from backend.runtime import engine
+from flows.contacts import Event
+
+MAX_TEXT_LENGTH = 200  # contact ids, event names and event ids are stored in 200 characters
+
+
+def parse_event(item: Any, where: str) -> Event:
+    """One event from JSON, strictly, with its time in UTC."""
+    event = convert(item, Event, where)
+    for field in ("contact", "name", "id"):
+        value = getattr(event, field)
+        if value is not None and not value:
+            raise bad_request(f"{where}: '{field}' is empty.")
+        if value is not None and len(value) > MAX_TEXT_LENGTH:
+            raise bad_request(f"{where}: '{field}' is too long "
+                              f"(at most {MAX_TEXT_LENGTH} characters).")
+    if event.at is not None:
+        if event.at.tzinfo is None:
+            raise bad_request(f"{where}: 'at' needs a time zone, e.g. 2026-01-01T09:00:00Z.")
+        event.at = event.at.astimezone(UTC)
+    return event
+
+
+def item_where(index: int, batch: bool) -> str:
+    return f"Item at index {index}" if batch else "The event"
+
+
+class EventController(Controller):
+    path = "/api/events"
+    tags = ["events"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/", status_code=HTTP_202_ACCEPTED, operation_class=json_body(
+        "One event (an object) or several (an array): "
+        '{"contact", "name", "id"?, "at"?, "properties"?}'))
+    async def ingest(
+        self, request: Request[Any, Any, Any], state: State, db: Db, workspace: WorkspaceId
+    ) -> dict[str, Any]:
+        items, batch = items_of(await read_json(request), "events")
+        events = [parse_event(item, item_where(index, batch)) for index, item in enumerate(items)]
+        stored = await engine.ingest_events(db, state.queue, workspace, events, datetime.now(UTC))
+        return {"accepted": len(events), "new": stored}

@@ -1,0 +1,494 @@
+"""SQL for the live runtime: runs, run steps, messages, events, flow versions. Bulk by design.
+
+Writes of many rows pass ONE parameter, a JSON array of row arrays, unpacked by the database
+(`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL): one statement per table per batch,
+no parameter limits, no per-row round trips, and the ORM stays off the per-contact path.
+
+Timestamps are written as piccolo writes them on SQLite (`str()` of a UTC datetime:
+`2026-03-02 08:00:00+00:00`), so comparisons as text agree with comparisons as times, and
+piccolo's TIMESTAMPTZ converter reads them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from backend.db import Database
+
+Columns = Sequence[tuple[str, str]]  # (name, kind): kind is int | text | ts | json
+
+_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+# An empty JSON object in SQL, per dialect (a '{}' literal would read as a placeholder).
+_EMPTY = ("json_object()", "jsonb_build_object()")
+_ENROL_LOCK = 1_701_209_716  # PostgreSQL advisory lock class for "enrolments into a flow"
+
+
+def loads(value: Any) -> Any:
+    """A JSON column's value (text on SQLite and from asyncpg, already decoded elsewhere)."""
+    if isinstance(value, str | bytes):
+        return msgspec.json.decode(value)
+    return value
+
+
+def _pack(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as one JSON text; datetimes (always UTC here) encode as `2026-03-02T08:00:00Z`."""
+    return msgspec.json.encode(rows if isinstance(rows, list) else list(rows)).decode()
+
+
+def _source(db: Database, columns: Columns) -> str:
+    """A subquery with one row per element of the JSON array passed as its `{}` parameter."""
+    if db.is_sqlite:  # timestamps: 2026-03-02T08:00:00Z -> 2026-03-02 08:00:00+00:00
+        picks = [
+            f"replace(replace(json_extract(value, '$[{i}]'), 'T', ' '), 'Z', '+00:00') "
+            f'AS "{name}"' if kind == "ts" else f"json_extract(value, '$[{i}]') AS \"{name}\""
+            for i, (name, kind) in enumerate(columns)
+        ]
+        return f"(SELECT {', '.join(picks)} FROM json_each({{}}))"
+    casts = {"int": "::bigint", "text": "", "ts": "::timestamptz"}
+    picks = [
+        f"NULLIF(value -> {i}, 'null'::jsonb) AS \"{name}\"" if kind == "json"
+        else f"(value ->> {i}){casts[kind]} AS \"{name}\""
+        for i, (name, kind) in enumerate(columns)
+    ]
+    return f"(SELECT {', '.join(picks)} FROM jsonb_array_elements({{}}::jsonb) AS j(value))"
+
+
+def _ints_in(db: Database) -> str:
+    if db.is_sqlite:
+        return "(SELECT value FROM json_each({}))"
+    return "(SELECT (value)::bigint FROM jsonb_array_elements_text({}::jsonb))"
+
+
+def _texts_in(db: Database) -> str:
+    if db.is_sqlite:
+        return "(SELECT value FROM json_each({}))"
+    return "(SELECT value FROM jsonb_array_elements_text({}::jsonb))"
+
+
+def _list(values: Iterable[Any]) -> str:
+    return msgspec.json.encode(list(values)).decode()
+
+
+def _names(columns: Columns) -> str:
+    return ", ".join(f'"{name}"' for name, _ in columns)
+
+
+@asynccontextmanager
+async def writing(db: Database) -> AsyncIterator[None]:
+    """A write transaction; on SQLite the process's writers also queue on a lock, in order,
+    instead of spinning in SQLite's busy handler."""
+    if not db.is_sqlite:
+        async with db.write():
+            yield
+        return
+    lock = _locks.get(db)
+    if lock is None:
+        lock = _locks[db] = asyncio.Lock()
+    async with lock, db.write():
+        yield
+
+
+async def lock_enrolments(db: Database, flow_ids: Iterable[int]) -> None:
+    """Inside a write: serialise enrolments into these flows (SQLite's write lock already does)."""
+    if db.is_sqlite:
+        return
+    for flow_id in sorted(set(flow_ids)):
+        await db.fetch("SELECT pg_advisory_xact_lock({}, {})", _ENROL_LOCK, flow_id)
+
+
+# --- flows and versions -------------------------------------------------------------------------
+
+
+async def flow_row(db: Database, flow_id: int) -> dict[str, Any] | None:
+    rows = await db.fetch(
+        "SELECT id, workspace, name, status, document FROM flows WHERE id = {}", flow_id
+    )
+    return rows[0] if rows else None
+
+
+async def set_flow_status(db: Database, flow_id: int, status: str, now: datetime) -> None:
+    await db.execute(
+        "UPDATE flows SET status = {}, updated_at = {} WHERE id = {}", status, now, flow_id
+    )
+
+
+_VERSION = "id, flow, number, content_hash, published_at, current"
+
+
+async def insert_version(
+    db: Database, flow_id: int, document: str, content_hash: str, now: datetime
+) -> dict[str, Any]:
+    """A new current version (number = previous + 1); the previous one stops being current."""
+    top = await db.fetch(
+        "SELECT COALESCE(MAX(number), 0) AS n FROM flow_versions WHERE flow = {}", flow_id
+    )
+    number = int(top[0]["n"]) + 1
+    await db.execute("UPDATE flow_versions SET current = {} WHERE flow = {}", False, flow_id)
+    await db.execute(
+        "INSERT INTO flow_versions (flow, number, document, content_hash, published_at, current) "
+        "VALUES ({}, {}, {}, {}, {}, {})",
+        flow_id, number, document, content_hash, now, True,
+    )
+    rows = await db.fetch(
+        f"SELECT {_VERSION} FROM flow_versions WHERE flow = {{}} AND number = {{}}",
+        flow_id, number,
+    )
+    return _version(rows[0])
+
+
+def _version(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "current": bool(row["current"])}
+
+
+async def current_version(db: Database, flow_id: int) -> dict[str, Any] | None:
+    rows = await db.fetch(
+        f"SELECT {_VERSION}, document FROM flow_versions WHERE flow = {{}} AND current = {{}}",
+        flow_id, True,
+    )
+    return _version(rows[0]) if rows else None
+
+
+async def version_documents(db: Database, ids: Iterable[int]) -> dict[int, Any]:
+    rows = await db.fetch(
+        f"SELECT id, document FROM flow_versions WHERE id IN {_ints_in(db)}", _list(ids)
+    )
+    return {int(row["id"]): loads(row["document"]) for row in rows}
+
+
+async def live_versions(db: Database, workspace: int | None = None) -> list[dict[str, Any]]:
+    """The current version of every live flow (of one workspace, or all)."""
+    where = "" if workspace is None else "AND f.workspace = {}"
+    return await db.fetch(
+        "SELECT f.id AS flow, f.workspace, v.id AS version, v.published_at FROM flows f "
+        "JOIN flow_versions v ON v.flow = f.id AND v.current = {} "
+        f"WHERE f.status = 'live' {where} ORDER BY f.id",
+        True, *(() if workspace is None else (workspace,)),
+    )
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+_RUN = (
+    'r.id, r.workspace, r.flow, r.version, r.contact, r."trigger", r.node, r.status, r.step, '
+    "r.wake_at, r.awaiting, r.state, r.exit_reason, r.started_at, f.status AS flow_status"
+)
+
+
+async def load_runs(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
+    return await db.fetch(
+        f"SELECT {_RUN} FROM runs r JOIN flows f ON f.id = r.flow "
+        f"WHERE r.id IN {_ints_in(db)} ORDER BY r.id",
+        _list(ids),
+    )
+
+
+async def runs_of_contacts(
+    db: Database, flow_id: int, contacts: Iterable[str]
+) -> list[dict[str, Any]]:
+    """What entry rules look at: every run of the flow for these contacts."""
+    return await db.fetch(
+        'SELECT id, contact, status, "trigger", started_at, state FROM runs '
+        f"WHERE flow = {{}} AND contact IN {_texts_in(db)} ORDER BY id",
+        flow_id, _list(contacts),
+    )
+
+
+async def waiting_runs(
+    db: Database, workspace: int, contacts: Iterable[str], events: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Runs of live flows waiting for one of these events, for these contacts."""
+    return await db.fetch(
+        f"SELECT {_RUN} FROM runs r JOIN flows f ON f.id = r.flow "
+        f"WHERE r.workspace = {{}} AND r.contact IN {_texts_in(db)} AND r.status = 'waiting' "
+        f"AND r.awaiting IN {_texts_in(db)} AND f.status = 'live' ORDER BY r.id",
+        workspace, _list(contacts), _list(events),
+    )
+
+
+async def due_runs(
+    db: Database, before: datetime, limit: int, flow_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(id, step) of waiting runs of live flows whose wake-up time is at or before `before`."""
+    extra = "" if flow_id is None else "AND r.flow = {}"
+    rows = await db.fetch(
+        "SELECT r.id, r.step FROM runs r JOIN flows f ON f.id = r.flow "
+        f"WHERE r.status = 'waiting' AND r.wake_at <= {{}} AND f.status = 'live' {extra} "
+        "ORDER BY r.wake_at, r.id LIMIT {}",
+        before, *(() if flow_id is None else (flow_id,)), limit,
+    )
+    return [(int(row["id"]), int(row["step"])) for row in rows]
+
+
+async def stuck_runs(
+    db: Database, before: datetime, limit: int, flow_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(id, step) of runs of live flows left `active` or `sending` since before `before`."""
+    extra = "" if flow_id is None else "AND r.flow = {}"
+    rows = await db.fetch(
+        "SELECT r.id, r.step FROM runs r JOIN flows f ON f.id = r.flow "
+        "WHERE r.status IN ('active', 'sending') AND r.updated_at <= {} "
+        f"AND f.status = 'live' {extra} ORDER BY r.id LIMIT {{}}",
+        before, *(() if flow_id is None else (flow_id,)), limit,
+    )
+    return [(int(row["id"]), int(row["step"])) for row in rows]
+
+
+async def next_wake(db: Database) -> datetime | None:
+    """The earliest wake-up time of a waiting run of a live flow (for shells on a fake clock)."""
+    rows = await db.fetch(
+        "SELECT MIN(r.wake_at) AS at FROM runs r JOIN flows f ON f.id = r.flow "
+        "WHERE r.status = 'waiting' AND f.status = 'live'"
+    )
+    at = rows[0]["at"] if rows else None
+    if isinstance(at, str):  # SQLite: an aggregate has no declared type to convert by
+        at = datetime.fromisoformat(at)
+    return None if at is None else at.astimezone(UTC)
+
+
+async def allocate_run_ids(db: Database, count: int) -> list[int]:
+    """Ids for new runs, known before they are written (messages are keyed by them).
+    Call inside a write transaction."""
+    if count == 0:
+        return []
+    if db.is_sqlite:  # the transaction holds the write lock: MAX(id) cannot move under us
+        rows = await db.fetch("SELECT COALESCE(MAX(id), 0) AS top FROM runs")
+        top = int(rows[0]["top"])
+        return list(range(top + 1, top + 1 + count))
+    rows = await db.fetch(
+        "SELECT nextval(pg_get_serial_sequence('runs', 'id')) AS id FROM generate_series(1, {})",
+        count,
+    )
+    return [int(row["id"]) for row in rows]
+
+
+RUN_UPDATE: Columns = (
+    ("rid", "int"), ("old_step", "int"), ("node", "text"), ("status", "text"), ("step", "int"),
+    ("wake_at", "ts"), ("awaiting", "text"), ("state", "json"), ("exit_reason", "text"),
+    ("updated_at", "ts"),
+)
+
+
+async def update_runs(db: Database, rows: list[list[Any]]) -> set[int]:
+    """Compare-and-set: a row is written only if the run's step is still `old_step`.
+    Returns the ids written (the others lost to another job and must drop their changes)."""
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda row: int(row[0]))
+    sets = ", ".join(f'"{n}" = v."{n}"' for n, _ in RUN_UPDATE[2:])
+    written = await db.fetch(
+        f"UPDATE runs SET {sets} FROM {_source(db, RUN_UPDATE)} AS v "
+        "WHERE runs.id = v.rid AND runs.step = v.old_step RETURNING id",
+        _pack(rows),
+    )
+    return {int(row["id"]) for row in written}
+
+
+RUN_INSERT: Columns = (
+    ("id", "int"), ("workspace", "int"), ("flow", "int"), ("version", "int"),
+    ("contact", "text"), ("trigger", "text"), ("node", "text"), ("status", "text"),
+    ("step", "int"), ("wake_at", "ts"), ("awaiting", "text"), ("state", "json"),
+    ("exit_reason", "text"), ("started_at", "ts"), ("updated_at", "ts"),
+)
+
+
+async def insert_runs(db: Database, rows: list[list[Any]]) -> None:
+    if rows:
+        await db.execute(
+            f"INSERT INTO runs ({_names(RUN_INSERT)}) SELECT {_names(RUN_INSERT)} "
+            f"FROM {_source(db, RUN_INSERT)} AS v",
+            _pack(rows),
+        )
+
+
+STEP: Columns = (
+    ("run", "int"), ("seq", "int"), ("flow", "int"), ("version", "int"), ("node", "text"),
+    ("at", "ts"), ("port", "text"), ("left_at", "ts"), ("detail", "json"),
+)
+
+
+async def upsert_steps(db: Database, rows: list[list[Any]]) -> None:
+    """Path entries, unique per (run, seq): an entry written open (a wait, a send) is completed
+    in place when the run leaves it, so counts never double."""
+    if rows:
+        await db.execute(
+            f"INSERT INTO run_steps ({_names(STEP)}) SELECT {_names(STEP)} "
+            f"FROM {_source(db, STEP)} AS v WHERE true ON CONFLICT (run, seq) DO UPDATE SET "
+            "port = excluded.port, left_at = excluded.left_at, detail = excluded.detail",
+            _pack(rows),
+        )
+
+
+MESSAGE: Columns = (
+    ("workspace", "int"), ("key", "text"), ("run", "int"), ("flow", "int"), ("node", "text"),
+    ("contact", "text"), ("channel", "text"), ("to", "text"), ("topic", "text"),
+    ("content", "json"), ("status", "text"), ("created_at", "ts"), ("updated_at", "ts"),
+)
+
+
+async def insert_messages(db: Database, rows: list[list[Any]]) -> None:
+    """Message rows under their idempotency keys; a key already written is left as it is."""
+    if rows:
+        await db.execute(
+            f"INSERT INTO messages ({_names(MESSAGE)}) SELECT {_names(MESSAGE)} "
+            f'FROM {_source(db, MESSAGE)} AS v WHERE true ON CONFLICT ("key") DO NOTHING',
+            _pack(rows),
+        )
+
+
+_DELIVERY: Columns = (("key", "text"), ("status", "text"), ("reason", "text"), ("at", "ts"))
+
+
+async def record_deliveries(db: Database, rows: list[list[Any]]) -> None:
+    """What the sender said, rows of (key, status, reason, now): `queued` messages only."""
+    if rows:
+        await db.execute(
+            "UPDATE messages SET status = v.status, reason = v.reason, updated_at = v.at "
+            f'FROM {_source(db, _DELIVERY)} AS v '
+            "WHERE messages.\"key\" = v.\"key\" AND messages.status = 'queued'",
+            _pack(rows),
+        )
+
+
+async def load_messages(db: Database, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    rows = await db.fetch(
+        f'SELECT "key", status, reason FROM messages WHERE "key" IN {_texts_in(db)}', _list(keys)
+    )
+    return {row["key"]: row for row in rows}
+
+
+_PATCH: Columns = (("workspace", "int"), ("key", "text"), ("patch", "json"), ("at", "ts"))
+
+
+async def merge_attributes(db: Database, rows: list[list[Any]]) -> None:
+    """Merge attribute values into contacts: rows of (workspace, key, {name: value}, now)."""
+    if not rows:
+        return
+    merged = (
+        f"json_patch(COALESCE(contacts.attributes, {_EMPTY[0]}), v.patch)" if db.is_sqlite
+        else f"COALESCE(contacts.attributes, {_EMPTY[1]}) || v.patch"
+    )
+    await db.execute(
+        f"UPDATE contacts SET attributes = {merged}, updated_at = v.at "
+        f'FROM {_source(db, _PATCH)} AS v '
+        'WHERE contacts.workspace = v.workspace AND contacts."key" = v."key"',
+        _pack(rows),
+    )
+
+
+# --- contacts and events ------------------------------------------------------------------------
+
+
+async def insert_bare_contacts(
+    db: Database, workspace: int, keys: Iterable[str], now: datetime
+) -> None:
+    """A contact for each unknown id (as the simulator does for events of unknown contacts)."""
+    rows = [[workspace, key, now] for key in keys]
+    if rows:
+        columns: Columns = (("workspace", "int"), ("key", "text"), ("at", "ts"))
+        empty = _EMPTY[0] if db.is_sqlite else _EMPTY[1]
+        await db.execute(
+            'INSERT INTO contacts (workspace, "key", attributes, consent, consent_changed, '
+            f'preferences, created_at, updated_at) SELECT v.workspace, v."key", {empty}, '
+            f"{empty}, {empty}, {empty}, v.at, v.at FROM {_source(db, columns)} AS v WHERE true "
+            'ON CONFLICT (workspace, "key") DO NOTHING',
+            _pack(rows),
+        )
+
+
+async def contacts_page(
+    db: Database, workspace: int, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Contacts in id order, after the id `after` (a broadcast walks them in pages)."""
+    return await db.fetch(
+        'SELECT * FROM contacts WHERE workspace = {} AND "key" > {} ORDER BY "key" LIMIT {}',
+        workspace, after or "", limit,
+    )
+
+
+EVENT: Columns = (
+    ("workspace", "int"), ("key", "text"), ("contact", "text"), ("name", "text"), ("at", "ts"),
+    ("received_at", "ts"), ("properties", "json"),
+)
+
+
+async def insert_events(db: Database, rows: list[list[Any]]) -> list[int]:
+    """Store events; one whose (workspace, key) is already stored is ignored. Returns new ids."""
+    if not rows:
+        return []
+    inserted = await db.fetch(
+        f"INSERT INTO events ({_names(EVENT)}) SELECT {_names(EVENT)} "
+        f"FROM {_source(db, EVENT)} AS v WHERE true "
+        'ON CONFLICT (workspace, "key") WHERE "key" IS NOT NULL DO NOTHING RETURNING id',
+        _pack(rows),
+    )
+    return sorted(int(row["id"]) for row in inserted)
+
+
+async def load_events(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Events by id, in the order they happened (then as received)."""
+    return await db.fetch(
+        'SELECT id, workspace, "key", contact, name, at, received_at, properties FROM events '
+        f"WHERE id IN {_ints_in(db)} ORDER BY at, id",
+        _list(ids),
+    )
+
+
+# --- reading back: stats, paths, messages -------------------------------------------------------
+
+
+async def flow_stats(db: Database, flow_id: int) -> dict[str, Any]:
+    """Per node: runs that entered it and the port each left by (from the unique run steps);
+    runs by status."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for row in await db.fetch(
+        "SELECT node, port, COUNT(*) AS n FROM run_steps WHERE flow = {} GROUP BY node, port",
+        flow_id,
+    ):
+        count = nodes.setdefault(row["node"], {"entered": 0, "ports": {}})
+        count["entered"] += int(row["n"])
+        if row["port"] is not None:
+            count["ports"][row["port"]] = int(row["n"])
+    runs = {
+        row["status"]: int(row["n"])
+        for row in await db.fetch(
+            "SELECT status, COUNT(*) AS n FROM runs WHERE flow = {} GROUP BY status", flow_id
+        )
+    }
+    return {"nodes": nodes, "runs": runs}
+
+
+async def run_paths(db: Database, run_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each run's path as the simulator reports it: node, at, port, reasons/reason, left."""
+    paths: dict[int, list[dict[str, Any]]] = {}
+    for row in await db.fetch(
+        "SELECT run, seq, node, at, port, left_at, detail FROM run_steps "
+        f"WHERE run IN {_ints_in(db)} ORDER BY run, seq",
+        _list(run_ids),
+    ):
+        entry: dict[str, Any] = {"node": row["node"], "at": row["at"]}
+        if row["port"] is not None:
+            entry["port"] = row["port"]
+        entry.update(loads(row["detail"]) or {})
+        if row["left_at"] is not None:
+            entry["left"] = row["left_at"]
+        paths.setdefault(int(row["run"]), []).append(entry)
+    return paths
+
+
+async def run_messages(db: Database, run_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    messages: dict[int, list[dict[str, Any]]] = {}
+    for row in await db.fetch(
+        'SELECT id, run, "key", node, channel, "to", topic, content, status, reason, created_at '
+        f"FROM messages WHERE run IN {_ints_in(db)} ORDER BY id",
+        _list(run_ids),
+    ):
+        row["content"] = loads(row["content"])
+        messages.setdefault(int(row["run"]), []).append(row)
+    return messages

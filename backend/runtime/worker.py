@@ -1,0 +1,153 @@
+"""The worker: arq in this process (no children), running the engine's jobs and the sweeper.
+
+`castflow worker` and `python -m backend.runtime.worker` read DATABASE_URL, REDIS_URL (or start
+the private Redis) and CASTFLOW_REDIS_PREFIX. Jobs (names as enqueued by the engine):
+
+- `advance(pairs)`: move runs [(id, step), ...] (new, due, or stuck in `sending`);
+- `events(ids)`: match stored events against waiting runs and event triggers;
+- `broadcast(version, trigger, occurrence, after)`: one page of a schedule's broadcast;
+- the sweeper (a cron job every CASTFLOW_SWEEP_SECONDS, default 5, and at start-up):
+  re-enqueues due runs and runs stuck in `active`/`sending` for CASTFLOW_STUCK_SECONDS
+  (default 30), and schedule occurrences the queue lost. While the queue holds a backlog of due
+  jobs it leaves runs alone (the backlog will move them), but never for more than a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.cron import cron
+from arq.worker import Worker, func
+
+from backend.db import Database
+from backend.redis import redis_url
+from backend.runtime import engine
+from backend.runtime.engine import Runtime, SweepPolicy
+from backend.runtime.queue import ArqQueue, queue_name
+from backend.runtime.sender import SandboxSender
+from backend.settings import Settings, load_settings
+
+log = logging.getLogger("castflow.worker")
+
+JOB_TIMEOUT_SECONDS = 120
+BACKLOG = 50  # due jobs waiting in the queue beyond which the sweeper leaves runs alone
+MAX_SWEEP_SKIP = timedelta(minutes=1)
+BROADCAST_RESULT_SECONDS = 86_400  # a broadcast job's id stays taken a day: no re-broadcast
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _policy(env: Mapping[str, str]) -> tuple[int, SweepPolicy]:
+    every = max(1, min(30, int(env.get("CASTFLOW_SWEEP_SECONDS", "5"))))
+    stuck = float(env.get("CASTFLOW_STUCK_SECONDS", "30"))
+    grace = float(env.get("CASTFLOW_SWEEP_GRACE_SECONDS", str(every)))
+    return every, SweepPolicy(grace=timedelta(seconds=grace), stuck_after=timedelta(seconds=stuck))
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    db: Database | None = ctx.get("db")
+    if db is None:
+        db = ctx["own_db"] = Database(settings.database_url)
+        await db.start()
+    queue = ArqQueue.from_pool(ctx["redis"], settings.redis_prefix)
+    ctx["runtime"] = Runtime(db, queue, SandboxSender(db))
+    ctx["last_sweep"] = datetime.min.replace(tzinfo=UTC)
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    db: Database | None = ctx.get("own_db")
+    if db is not None:
+        await db.close()
+
+
+async def advance_job(ctx: dict[str, Any], pairs: list[list[int]]) -> int:
+    return await engine.advance_runs(ctx["runtime"], pairs, _now())
+
+
+async def events_job(ctx: dict[str, Any], event_ids: list[int]) -> int:
+    return await engine.process_events(ctx["runtime"], event_ids, _now())
+
+
+async def broadcast_job(
+    ctx: dict[str, Any], version_id: int, trigger: str, occurrence: str, after: str | None
+) -> int:
+    return await engine.broadcast(
+        ctx["runtime"], version_id, trigger, datetime.fromisoformat(occurrence), after, _now()
+    )
+
+
+async def sweep_job(ctx: dict[str, Any]) -> int:
+    now = _now()
+    runtime: Runtime = ctx["runtime"]
+    backlog = await ctx["redis"].zcount(
+        ctx["queue_name"], "-inf", int(now.timestamp() * 1000)
+    )
+    sweep_runs = backlog <= BACKLOG or now - ctx["last_sweep"] > MAX_SWEEP_SKIP
+    if sweep_runs:
+        ctx["last_sweep"] = now
+    count = await engine.sweep(runtime, now, ctx["policy"], runs=sweep_runs)
+    if count:
+        log.info("sweeper: %d run(s) re-enqueued", count)
+    return count
+
+
+def worker_settings(
+    settings: Settings, env: Mapping[str, str] | None = None, db: Database | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for `arq.worker.Worker` (add `burst=True` to drain and stop).
+
+    `db`: a database already open in this process (tests): tables are bound to one engine per
+    process, so a second `Database` for the same URL would take them over."""
+    every, policy = _policy(os.environ if env is None else env)
+    name = queue_name(settings.redis_prefix)
+    return {
+        "functions": [
+            func(advance_job, name="advance"),
+            func(events_job, name="events"),
+            func(broadcast_job, name="broadcast", keep_result=BROADCAST_RESULT_SECONDS),
+        ],
+        "cron_jobs": [
+            # arq keys cron jobs by name across queues: the prefix keeps installs apart.
+            cron(sweep_job, name=f"{settings.redis_prefix}:sweep",
+                 second=set(range(0, 60, every)), run_at_startup=True, microsecond=0),
+        ],
+        "redis_settings": RedisSettings.from_dsn(redis_url(settings)),
+        "queue_name": name,
+        "on_startup": _startup,
+        "on_shutdown": _shutdown,
+        "ctx": {"settings": settings, "policy": policy, "queue_name": name, "db": db},
+        "max_jobs": 10,
+        "job_timeout": JOB_TIMEOUT_SECONDS,
+        "keep_result": 0,
+        "poll_delay": 0.1,
+        "log_results": False,
+    }
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the worker until SIGINT/SIGTERM (what `castflow worker` does)."""
+    worker = Worker(**worker_settings(settings))
+    try:
+        await worker.async_run()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await worker.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run_worker(load_settings()))
+
+
+if __name__ == "__main__":
+    main()
