@@ -36,8 +36,25 @@ async def _initial_schema(db: Database) -> None:
         await db.execute(sql)
 
 
+async def _events_processed_at(db: Database) -> None:
+    # 0001 databases predate the column; new ones got it from the table definition.
+    columns = await db.fetch(
+        "SELECT name FROM pragma_table_info('events')" if db.is_sqlite else
+        "SELECT column_name AS name FROM information_schema.columns "
+        "WHERE table_name = 'events'"
+    )
+    if "processed_at" not in {row["name"] for row in columns}:
+        kind = "TIMESTAMP" if db.is_sqlite else "TIMESTAMPTZ"
+        await db.execute(f"ALTER TABLE events ADD COLUMN processed_at {kind} NULL")
+    await db.execute(
+        "CREATE INDEX IF NOT EXISTS events_unprocessed ON events (received_at) "
+        "WHERE processed_at IS NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
+    ("0002_events_processed_at", _events_processed_at),
 ]
 
 

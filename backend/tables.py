@@ -82,6 +82,9 @@ class Event(Table, db=UNBOUND, tablename="events"):
     at = Timestamptz()
     received_at = Timestamptz()
     properties = JSONB()
+    # Set once the worker has matched the event against triggers and waiting runs: until then
+    # the sweeper re-queues it, so an event survives a lost job or a Redis restart.
+    processed_at = Timestamptz(null=True, default=None)
 
 
 class Flow(Table, db=UNBOUND, tablename="flows"):

@@ -498,7 +498,12 @@ async def process_events(rt: Runtime, event_ids: Iterable[int], now: datetime) -
     by_ws: dict[int, list[dict[str, Any]]] = {}
     for event in events:
         by_ws.setdefault(int(event["workspace"]), []).append(event)
-    return sum([await _events_of_workspace(rt, ws, evs, now) for ws, evs in by_ws.items()])
+    moved = sum([await _events_of_workspace(rt, ws, evs, now) for ws, evs in by_ws.items()])
+    # Only now: a job lost before this point leaves the events to the sweeper, and processing
+    # them again is harmless (waiting runs have moved on; a run remembers its trigger event).
+    async with store.writing(rt.db):
+        await store.mark_events_processed(rt.db, [int(e["id"]) for e in events], now)
+    return moved
 
 
 async def _events_of_workspace(
@@ -665,6 +670,9 @@ async def sweep(rt: Runtime, now: datetime, policy: SweepPolicy = SweepPolicy(),
         due = await store.due_runs(rt.db, now - policy.grace, policy.limit)
         stuck = await store.stuck_runs(rt.db, now - policy.stuck_after, policy.limit)
         count = await _enqueue_runs(rt.queue, [*due, *stuck])
+        lost = await store.unprocessed_events(rt.db, now - policy.stuck_after, policy.limit)
+        for chunk in chunks(lost, CHUNK):
+            await rt.queue.enqueue("events", chunk)
     await _schedule_broadcasts(rt, now, policy.broadcast_window)
     return count
 

@@ -431,6 +431,22 @@ async def insert_events(db: Database, rows: list[list[Any]]) -> list[int]:
     return sorted(int(row["id"]) for row in inserted)
 
 
+async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:
+    await db.execute(
+        f"UPDATE events SET processed_at = {{}} WHERE id IN {_ints_in(db)}", now, _list(ids)
+    )
+
+
+async def unprocessed_events(db: Database, before: datetime, limit: int) -> list[int]:
+    """Events received before `before` that no job has processed yet (a lost job)."""
+    rows = await db.fetch(
+        "SELECT id FROM events WHERE processed_at IS NULL AND received_at <= {} "
+        "ORDER BY id LIMIT {}",
+        before, limit,
+    )
+    return [int(row["id"]) for row in rows]
+
+
 async def load_events(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
     """Events by id, in the order they happened (then as received)."""
     return await db.fetch(

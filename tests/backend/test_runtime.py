@@ -830,3 +830,25 @@ async def test_a_refused_message_takes_the_failed_port(database: Database) -> No
     assert run["path"][-1] == {"node": "hello", "at": T0, "port": "failed",
                                "reason": "invalid_number"}
     assert [(m["status"], m["reason"]) for m in run["messages"]] == [("failed", "invalid_number")]
+
+
+async def test_an_event_whose_job_is_lost_is_processed_by_the_sweeper(database: Database) -> None:
+    db = database
+    ws = await workspace(db)
+    await add_contacts(db, ws, [ANNA])
+    flow_id = await create_flow(db, ws, WELCOME)
+    clock = Clock(db)
+    await engine.publish(db, clock.queue, flow_id, clock.now)
+    assert await engine.ingest_events(db, clock.queue, ws, [event("c-anna", "signed_up")],
+                                      clock.now) == 1
+    clock.queue.flush()  # Redis loses the event job before any worker takes it
+    await clock.drain()
+    assert await runs_of(db, flow_id) == []
+    await engine.sweep(clock.rt, clock.now)  # too recent: its job may still be on its way
+    assert [j.job for j in clock.queue.jobs] == []
+    clock.now += timedelta(minutes=1)
+    await engine.sweep(clock.rt, clock.now)
+    await clock.drain()
+    assert [r["contact"] for r in await runs_of(db, flow_id)] == ["c-anna"]
+    await engine.sweep(clock.rt, clock.now)  # processed now: never queued again
+    assert [j.job for j in clock.queue.jobs if j.job == "events"] == []
