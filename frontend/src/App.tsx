@@ -1,0 +1,54 @@
+import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router'
+import { AuthProvider, useAuth } from './auth/auth'
+// One bundle: a lazily loaded editor would wait for React's Suspense reveal throttle (300 ms)
+// on every deep link, more than its download and parse cost.
+import EditorPage from './editor/EditorPage'
+import { FlowsList } from './pages/FlowsList'
+import { SignIn } from './pages/SignIn'
+
+function Shell() {
+  const { me, checking, signOut } = useAuth()
+  if (checking) return <p className="loading" role="status">Loading…</p>
+  if (!me) return <SignIn />
+  return (
+    <div className="app">
+      <header className="topbar">
+        <Link to="/" className="brand" aria-label="Castflow: all flows">
+          <span className="brand-mark" aria-hidden="true">◆</span> Castflow
+        </Link>
+        <span className="spacer" />
+        <span className="muted">{me.user?.email}</span>
+        <button type="button" className="ghost" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      <Routes>
+        <Route path="/" element={<FlowsList />} />
+        <Route path="/flows/:flowId" element={<EditorPage />} />
+        <Route path="/login" element={<Navigate to="/" replace />} />
+        <Route path="*" element={<NotFound />} />
+      </Routes>
+    </div>
+  )
+}
+
+function NotFound() {
+  return (
+    <main className="page">
+      <h1>Page not found</h1>
+      <p>
+        <Link to="/">Back to your flows</Link>
+      </p>
+    </main>
+  )
+}
+
+export function App() {
+  return (
+    <AuthProvider>
+      <BrowserRouter>
+        <Shell />
+      </BrowserRouter>
+    </AuthProvider>
+  )
+}

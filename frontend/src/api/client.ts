@@ -1,0 +1,117 @@
+// A small wrapper over fetch: JSON in and out, the session cookie, errors in plain words.
+import type {
+  Contact,
+  FlowDetail,
+  FlowDocument,
+  FlowStats,
+  FlowSummary,
+  Me,
+  NodeType,
+  Page,
+  Problem,
+  SimReport,
+} from './types'
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly problems: Problem[]
+  readonly detail: unknown
+
+  constructor(status: number, message: string, problems: Problem[] = [], detail?: unknown) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.problems = problems
+    this.detail = detail
+  }
+}
+
+type Listener = () => void
+const unauthorizedListeners = new Set<Listener>()
+
+/** Called when the API answers 401 (the session ended): the app shows the sign-in page. */
+export function onUnauthorized(listener: Listener): () => void {
+  unauthorizedListeners.add(listener)
+  return () => unauthorizedListeners.delete(listener)
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.')
+  }
+  if (response.status === 204) return undefined as T
+  const text = await response.text()
+  let data: unknown = undefined
+  if (text) {
+    try {
+      data = JSON.parse(text)
+    } catch {
+      data = text
+    }
+  }
+  if (!response.ok) {
+    const payload = (typeof data === 'object' && data !== null ? data : {}) as {
+      error?: string
+      problems?: Problem[]
+      detail?: unknown
+    }
+    if (response.status === 401 && !path.endsWith('/auth/login')) {
+      unauthorizedListeners.forEach((listener) => listener())
+    }
+    throw new ApiError(
+      response.status,
+      payload.error ?? `The server answered ${response.status}.`,
+      payload.problems ?? [],
+      payload.detail,
+    )
+  }
+  return data as T
+}
+
+export const api = {
+  login: (email: string, password: string) =>
+    request<Me>('POST', '/api/auth/login', { email, password }),
+  logout: () => request<unknown>('POST', '/api/auth/logout'),
+  me: () => request<Me>('GET', '/api/auth/me'),
+
+  nodeTypes: () => request<Page<NodeType>>('GET', '/api/node-types'),
+
+  listFlows: (cursor?: string) =>
+    request<Page<FlowSummary>>(
+      'GET',
+      `/api/flows?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    ),
+  getFlow: (id: number) => request<FlowDetail>('GET', `/api/flows/${id}`),
+  createFlow: (document: Partial<FlowDocument> & { name: string }) =>
+    request<FlowDetail>('POST', '/api/flows', document),
+  saveFlow: (id: number, document: FlowDocument) =>
+    request<FlowDetail>('PUT', `/api/flows/${id}`, document),
+  deleteFlow: (id: number) => request<void>('DELETE', `/api/flows/${id}`),
+  importFlow: (document: unknown) => request<FlowDetail>('POST', '/api/flows/import', document),
+  exportFlow: (id: number) => request<FlowDocument>('GET', `/api/flows/${id}/export`),
+  publish: (id: number) => request<{ status: string }>('POST', `/api/flows/${id}/publish`),
+  pause: (id: number) => request<unknown>('POST', `/api/flows/${id}/pause`),
+  resume: (id: number) => request<unknown>('POST', `/api/flows/${id}/resume`),
+  simulate: (id: number, body: SimulationRequest) =>
+    request<SimReport>('POST', `/api/flows/${id}/simulate`, body),
+  stats: (id: number) => request<FlowStats>('GET', `/api/flows/${id}/stats`),
+
+  listContacts: (limit = 200) => request<Page<Contact>>('GET', `/api/contacts?limit=${limit}`),
+}
+
+export interface SimulationRequest {
+  contacts?: unknown[]
+  contact_ids?: string[]
+  events?: unknown[]
+  start?: string
+  horizon?: string
+  seed?: number
+}
