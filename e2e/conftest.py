@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from castflow_e2e import ROOT, Castflow, shot
 from playwright.sync_api import Page
+
+from castflow_e2e import ROOT, Castflow, shot
 
 CHROMIUM = os.environ.get("CASTFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

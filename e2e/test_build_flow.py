@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Page, expect
+
 from castflow_e2e import (
     ROOT,
     Castflow,
@@ -22,7 +24,6 @@ from castflow_e2e import (
     shot,
     wait_saved,
 )
-from playwright.sync_api import Page, expect
 
 NAME = "Abandoned cart, built by hand"
 STATE: dict[str, Any] = {}

@@ -8,8 +8,9 @@ import re
 import time
 from typing import Any
 
-from castflow_e2e import ROOT, Castflow, move_node, node, open_flow, panel, shot, wait_saved
 from playwright.sync_api import Page, expect
+
+from castflow_e2e import ROOT, Castflow, move_node, node, open_flow, panel, shot, wait_saved
 
 
 def _import_example(castflow: Castflow, example: str, name: str) -> int:

@@ -5,8 +5,9 @@ import json
 import re
 from pathlib import Path
 
-from castflow_e2e import ROOT, Castflow, shot
 from playwright.sync_api import Page, expect
+
+from castflow_e2e import ROOT, Castflow, shot
 
 
 def rows(page: Page, name: str):

@@ -10,9 +10,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from castflow_e2e import Castflow, panel, shot
 import pytest
 from playwright.sync_api import Page, expect
+
+from castflow_e2e import Castflow, panel, shot
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 NODES = 200
@@ -182,8 +183,10 @@ def test_200_node_flow_opens_fast_and_drags_smoothly(signed_in: Page, castflow: 
     print(json.dumps(results))
 
     if results["load_per_cpu"] > 1.5:
-        pytest.skip(f"the machine is busy (load {results['load_per_cpu']} per CPU): timings "
-                    f"recorded in e2e/artifacts/perf.json but not judged: {results}")
+        pytest.skip(
+            f"the machine is busy (load {results['load_per_cpu']} per CPU): timings "
+            f"recorded in e2e/artifacts/perf.json but not judged: {results}"
+        )
     # The best of five: other processes on the machine only ever add time.
     best = min(run["interactive_ms"] for run in runs)
     assert best < 1000, f"opening {NODES} nodes took {best} ms at best ({runs})"

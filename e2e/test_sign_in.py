@@ -1,7 +1,8 @@
 """Signing in and out; the session survives a reload; deep links load the app."""
 
-from castflow_e2e import Castflow, shot
 from playwright.sync_api import Page, expect
+
+from castflow_e2e import Castflow, shot
 
 
 def test_sign_in_survives_reload_and_signs_out(page: Page, castflow: Castflow) -> None:
