@@ -70,6 +70,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+def _forget_redis_keys(url: str, prefix: str) -> None:
+    """Remove what this session left in the shared Redis (its keys all start with `prefix`)."""
+    import redis  # arq's dependency
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def castflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Castflow]:
     if not (ROOT / "frontend" / "dist" / "index.html").is_file():
@@ -134,6 +147,7 @@ def castflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Castflow]:
     finally:
         _stop(worker)
         _stop(server)
+        _forget_redis_keys(env["REDIS_URL"], env["CASTFLOW_REDIS_PREFIX"])
 
 
 @pytest.fixture(scope="session")
