@@ -5,6 +5,7 @@ import type { JsonSchema } from '../api/types'
 import { channelName } from '../lib/channels'
 import { fieldLabel } from '../lib/condition'
 import { humanize, resolve } from '../lib/schema'
+import { describeSmsLength, smsLength } from '../lib/smsSegments'
 import { renderTemplate } from '../lib/template'
 
 export interface SampleData {
@@ -106,6 +107,7 @@ export function MessagesEditor(props: Props) {
                 long={LONG_FIELDS.has(field)}
                 variables={variables}
                 onChange={(text) => setField(field, text)}
+                note={active === 'sms' && field === 'text' ? smsNote(content[field] ?? '', sample, sampleName) : undefined}
               />
             ))}
             <Preview channel={active} content={content} sample={sample} sampleName={sampleName} />
@@ -134,9 +136,15 @@ interface FieldProps {
   long: boolean
   variables: string[]
   onChange: (value: string) => void
+  note?: string
 }
 
-function TemplateField({ label, shortLabel, value, long, variables, onChange }: FieldProps) {
+// The SMS as it would go to the sample contact: its length decides the segments billed.
+function smsNote(source: string, sample: SampleData, sampleName: string): string {
+  return `${describeSmsLength(smsLength(renderTemplate(source, sample).text))}, for ${sampleName}`
+}
+
+function TemplateField({ label, shortLabel, value, long, variables, onChange, note }: FieldProps) {
   const id = useId()
   const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null)
   return (
@@ -149,6 +157,11 @@ function TemplateField({ label, shortLabel, value, long, variables, onChange }: 
         <textarea id={id} ref={ref} aria-label={label} rows={4} value={value} onChange={(e) => onChange(e.target.value)} />
       ) : (
         <input id={id} ref={ref} aria-label={label} value={value} onChange={(e) => onChange(e.target.value)} />
+      )}
+      {note !== undefined && (
+        <p className="help sms-length" aria-live="polite">
+          {note}
+        </p>
       )}
     </div>
   )
