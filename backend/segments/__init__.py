@@ -1,0 +1,1 @@
+"""Segments in the backend: the SQL compiler (sql.py) and membership upkeep."""
