@@ -1,0 +1,236 @@
+"""Email over SMTP (aiosmtplib): one connection kept open and reused, reconnecting on failure.
+
+Each message is multipart/alternative (text, then HTML; HTML made from the text when the send
+node has none), with a `Message-ID` derived from the idempotency key (so a retried send carries
+the same id and bounces name the message), `List-Unsubscribe` (signed https URL, optional
+mailto) and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), and, unless turned
+off in the URL, an open-tracking pixel and click-tracked links in the HTML part.
+
+`build_email` is pure (tests and the "send a test message" button use it); `SmtpProvider` is
+the shell around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import html
+import ssl
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+import aiosmtplib
+
+from backend.channels.base import Accepted, Permanent, SendOutcome, Transient, short_reason
+from backend.channels.config import LinkSettings, SmtpConfig
+from backend.channels.tracking import (
+    add_pixel,
+    click_url,
+    open_url,
+    rewrite_links,
+    unsubscribe_token,
+    unsubscribe_url,
+)
+from backend.runtime.sender import OutgoingMessage
+
+# SMTP line endings, headers folded at 78 columns; see _list_headers for the exception.
+_POLICY = policy.SMTP
+MESSAGE_ID_PREFIX = "cf-"
+
+
+def message_id(key: str, domain: str) -> str:
+    """`<cf-{base64url(key)}@domain>`: the same key always gives the same id, and the key can
+    be read back from a bounce (`key_from_message_id`)."""
+    encoded = base64.urlsafe_b64encode(key.encode()).rstrip(b"=").decode()
+    return f"<{MESSAGE_ID_PREFIX}{encoded}@{domain}>"
+
+
+def key_from_message_id(value: str) -> str | None:
+    local = value.strip().strip("<>").partition("@")[0]
+    if not local.startswith(MESSAGE_ID_PREFIX):
+        return None
+    encoded = local.removeprefix(MESSAGE_ID_PREFIX)
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def html_from_text(text: str) -> str:
+    """A plain HTML rendering of the text part: paragraphs on blank lines, <br> on newlines."""
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    body = "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+    return f"<!DOCTYPE html><html><body>{body}</body></html>"
+
+
+@dataclass(frozen=True)
+class EmailOptions:
+    """What shapes an email besides its content: the provider URL's switches and the links."""
+
+    sender: str
+    links: LinkSettings
+    track_opens: bool = True
+    track_clicks: bool = True
+    unsubscribe_mailto: str | None = None
+
+
+def build_email(message: OutgoingMessage, options: EmailOptions) -> bytes:
+    """The message as sent on the wire (CRLF line endings)."""
+    content = message.content
+    text = str(content.get("text") or "")
+    markup = content.get("html") or html_from_text(text)
+    base, key = options.links.public_url, options.links.signing_key
+    if options.track_clicks:
+        markup = rewrite_links(markup, lambda url: click_url(base, key, url, message.key))
+    if options.track_opens:
+        markup = add_pixel(markup, open_url(base, key, message.key))
+    domain = parseaddr(options.sender)[1].rpartition("@")[2] or "castflow.invalid"
+
+    email = EmailMessage(policy=_POLICY)
+    email["From"] = options.sender
+    email["To"] = message.to
+    email["Subject"] = str(content.get("subject") or "")
+    email["Date"] = formatdate(usegmt=True)
+    email["Message-ID"] = message_id(message.key, domain)
+    # quoted-printable: safe through relays without 8BITMIME, readable in the raw source.
+    email.set_content(text, cte="quoted-printable")
+    email.add_alternative(markup, subtype="html", cte="quoted-printable")
+    return _list_headers(message, options) + email.as_bytes()
+
+
+def _list_headers(message: OutgoingMessage, options: EmailOptions) -> bytes:
+    """The RFC 2369 / RFC 8058 headers, written by hand: the email package would turn a URL
+    longer than a line into an encoded-word, which mail clients do not read as a URL."""
+    token = unsubscribe_token(
+        options.links.signing_key,
+        workspace=message.workspace,
+        contact=message.contact,
+        message=message.key,
+        topic=message.topic,
+    )
+    targets = [f"<{unsubscribe_url(options.links.public_url, token)}>"]
+    if options.unsubscribe_mailto:
+        targets.append(f"<mailto:{options.unsubscribe_mailto}?subject=unsubscribe%20{token}>")
+    return (
+        b"List-Unsubscribe: "
+        + ",\r\n ".join(targets).encode("ascii")
+        + b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    )
+
+
+class SmtpProvider:
+    """Sends over one SMTP connection, opened on first use and kept for the next sends.
+
+    SMTP is one conversation at a time, so sends take turns (a lock); building a message
+    happens outside it. A connection the server dropped (idle timeout, restart) is replaced
+    and the send tried once more on the new one.
+    """
+
+    name = "smtp"
+
+    def __init__(self, config: SmtpConfig, links: LinkSettings) -> None:
+        self.config = config
+        self.options = EmailOptions(
+            sender=config.sender,
+            links=links,
+            track_opens=config.track_opens,
+            track_clicks=config.track_clicks,
+            unsubscribe_mailto=config.unsubscribe_mailto,
+        )
+        self.envelope_from = parseaddr(config.sender)[1]
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+        self.connections_opened = 0  # for tests and benchmarks: reuse is observable
+
+    def _client(self) -> aiosmtplib.SMTP:
+        c = self.config
+        context = None
+        if c.starttls or c.implicit_tls:
+            context = ssl.create_default_context(cafile=c.ca_file)
+        return aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            username=c.username,
+            password=c.password.reveal() if c.password else None,
+            use_tls=c.implicit_tls,
+            start_tls=c.starttls,  # False, not None: never upgrade unless the URL says so
+            tls_context=context,
+            timeout=c.timeout,
+            local_hostname="castflow.localdomain",  # skips a reverse DNS lookup per connection
+        )
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._smtp is None or not self._smtp.is_connected:
+            smtp = self._client()
+            await smtp.connect()
+            self._smtp = smtp
+            self.connections_opened += 1
+        return self._smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        raw = build_email(message, self.options)
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    smtp = await self._connected()
+                    await smtp.sendmail(self.envelope_from, [message.to], raw)
+                except aiosmtplib.SMTPServerDisconnected as error:
+                    self._drop()
+                    if attempt == 2:
+                        return Transient(short_reason(f"SMTP server disconnected: {error}"))
+                    continue
+                except Exception as error:  # classified: nothing escapes as a traceback
+                    # A refusal leaves a healthy conversation; anything else may not have.
+                    refused = aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPResponseException
+                    if not isinstance(error, refused) or isinstance(
+                        error, aiosmtplib.SMTPAuthenticationError
+                    ):
+                        self._drop()
+                    return classify_smtp_error(error)
+                return Accepted(message_id(message.key, self._domain).strip("<>"))
+        raise AssertionError("unreachable")
+
+    @property
+    def _domain(self) -> str:
+        return self.envelope_from.rpartition("@")[2] or "castflow.invalid"
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if self._smtp is not None and self._smtp.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await self._smtp.quit()
+            self._drop()
+
+
+def classify_smtp_error(error: BaseException) -> SendOutcome:
+    """5xx replies are permanent, 4xx and network trouble transient; the reply is the reason."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        refusals = error.recipients
+        codes = [r.code for r in refusals]
+        reason = short_reason("; ".join(f"{r.code} {r.message}" for r in refusals))
+        if any(code >= 500 for code in codes):
+            return Permanent(f"recipient refused: {reason}")
+        return Transient(f"recipient deferred: {reason}")
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        return Permanent(short_reason(f"SMTP server: {error}"))
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        reason = short_reason(f"{error.code} {error.message}")
+        if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+            reason = f"SMTP authentication failed: {reason}"
+        return Permanent(reason) if error.code >= 500 else Transient(reason)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return Permanent(short_reason(f"SMTP server certificate not trusted: {error}"))
+    if isinstance(error, aiosmtplib.SMTPException | OSError | TimeoutError):
+        return Transient(short_reason(f"{type(error).__name__}: {error}"))
+    raise error
