@@ -1,9 +1,14 @@
-import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router'
+import { BrowserRouter, Link, Navigate, NavLink, Route, Routes } from 'react-router'
 import { AuthProvider, useAuth } from './auth/auth'
 // One bundle: a lazily loaded editor would wait for React's Suspense reveal throttle (300 ms)
 // on every deep link, more than its download and parse cost.
 import EditorPage from './editor/EditorPage'
 import { FlowsList } from './pages/FlowsList'
+import { ContactsPage } from './pages/ContactsPage'
+import { ImportPage } from './pages/ImportPage'
+import { ProfilePage } from './pages/ProfilePage'
+import { SegmentPage } from './pages/SegmentPage'
+import { SegmentsPage } from './pages/SegmentsPage'
 import { SignIn } from './pages/SignIn'
 
 function Shell() {
@@ -16,6 +21,17 @@ function Shell() {
         <Link to="/" className="brand" aria-label="Castflow: all flows">
           <span className="brand-mark" aria-hidden="true">◆</span> Castflow
         </Link>
+        <nav className="main-nav" aria-label="Main">
+          <NavLink to="/" end className="nav-link">
+            Flows
+          </NavLink>
+          <NavLink to="/contacts" className="nav-link">
+            Contacts
+          </NavLink>
+          <NavLink to="/segments" className="nav-link">
+            Segments
+          </NavLink>
+        </nav>
         <span className="spacer" />
         <span className="muted">{me.user?.email}</span>
         <button type="button" className="ghost" onClick={() => void signOut()}>
@@ -25,6 +41,12 @@ function Shell() {
       <Routes>
         <Route path="/" element={<FlowsList />} />
         <Route path="/flows/:flowId" element={<EditorPage />} />
+        <Route path="/contacts" element={<ContactsPage />} />
+        <Route path="/contacts/import" element={<ImportPage />} />
+        <Route path="/contacts/:contactId" element={<ProfilePage />} />
+        <Route path="/segments" element={<SegmentsPage />} />
+        <Route path="/segments/_new" element={<SegmentPage />} />
+        <Route path="/segments/:segmentKey" element={<SegmentPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>

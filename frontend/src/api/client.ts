@@ -1,6 +1,12 @@
 // A small wrapper over fetch: JSON in and out, the session cookie, errors in plain words.
 import type {
   Contact,
+  ContactDetail,
+  ContactRow,
+  ImportReport,
+  Segment,
+  SegmentMember,
+  SegmentPreview,
   FlowDetail,
   FlowDocument,
   FlowStats,
@@ -105,6 +111,69 @@ export const api = {
   stats: (id: number) => request<FlowStats>('GET', `/api/flows/${id}/stats`),
 
   listContacts: (limit = 200) => request<Page<Contact>>('GET', `/api/contacts?limit=${limit}`),
+
+  searchContacts: (query: ContactQuery) =>
+    request<Page<ContactRow>>('GET', `/api/contacts${queryString({ ...query })}`),
+  getContact: (id: string) => request<ContactDetail>('GET', `/api/contacts/${encodeURIComponent(id)}`),
+  importContacts: (file: File) => upload<ImportReport>('/api/contacts/import', 'file', file),
+
+  listSegments: (cursor?: string) =>
+    request<Page<Segment>>('GET', `/api/segments${queryString({ limit: 1000, cursor })}`),
+  getSegment: (key: string) => request<Segment>('GET', `/api/segments/${encodeURIComponent(key)}`),
+  createSegment: (segment: { key: string; name: string; rule: unknown }) =>
+    request<Segment>('POST', '/api/segments', segment),
+  saveSegment: (key: string, segment: { name: string; rule: unknown }) =>
+    request<Segment>('PUT', `/api/segments/${encodeURIComponent(key)}`, segment),
+  deleteSegment: (key: string) => request<void>('DELETE', `/api/segments/${encodeURIComponent(key)}`),
+  segmentMembers: (key: string, limit = 50, cursor?: string | null) =>
+    request<Page<SegmentMember>>(
+      'GET',
+      `/api/segments/${encodeURIComponent(key)}/members${queryString({ limit, cursor })}`,
+    ),
+  previewSegment: (rule: unknown) => request<SegmentPreview>('POST', '/api/segments/preview', { rule }),
+}
+
+export interface ContactQuery {
+  q?: string
+  segment?: string
+  limit?: number
+  cursor?: string | null
+}
+
+/** "?a=1&b=x" from the parameters that have a value (empty strings and null are left out). */
+export function queryString(params: Record<string, string | number | null | undefined>): string {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value))
+  }
+  const text = search.toString()
+  return text ? `?${text}` : ''
+}
+
+/** A file sent as multipart/form-data under `field`; errors as request() reports them. */
+async function upload<T>(path: string, field: string, file: File): Promise<T> {
+  const form = new FormData()
+  form.append(field, file, file.name)
+  let response: Response
+  try {
+    response = await fetch(path, { method: 'POST', credentials: 'same-origin', body: form })
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.')
+  }
+  const text = await response.text()
+  let data: unknown = undefined
+  try {
+    data = text ? JSON.parse(text) : undefined
+  } catch {
+    data = text
+  }
+  if (!response.ok) {
+    const payload = (typeof data === 'object' && data !== null ? data : {}) as { error?: string; detail?: unknown }
+    if (response.status === 401) unauthorizedListeners.forEach((listener) => listener())
+    const words = response.status === 413 ? 'The file is too large for the server.' : `The server answered ${response.status}.`
+    throw new ApiError(response.status, payload.error ?? words, [], payload.detail)
+  }
+  return data as T
 }
 
 export interface SimulationRequest {

@@ -172,3 +172,107 @@ export interface Me {
   user: { id: number; email: string } | null
   api_key: unknown
 }
+
+// ---- contacts, segments, import (issue 5) ----
+
+/** A contact as GET /api/contacts lists it: the contact shape, with times when the API has them. */
+export interface ContactRow extends Contact {
+  created_at?: string
+  updated_at?: string
+  consent_changed?: Record<string, string>
+}
+
+export interface TimelineEvent {
+  id: string | null
+  name: string
+  at: string
+  received_at?: string | null
+  properties: Record<string, unknown> | null
+}
+
+export interface TimelineRun {
+  id: number
+  flow: { id: number; name: string }
+  status: string
+  node: string | null
+  started_at: string
+  updated_at: string
+  waiting_until: string | null
+  awaiting: string | null
+  reason: string | null
+  path: PathStep[]
+}
+
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'refused' | 'opened' | 'clicked'
+
+export interface MessageRow {
+  id: number
+  contact: string
+  flow: number | null
+  node: string | null
+  channel: string
+  to: string | null
+  topic: string | null
+  content: Record<string, unknown> | null
+  status: MessageStatus | string
+  reason: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface Membership {
+  key: string
+  name: string
+  since: string | null
+  reason?: string | null
+}
+
+/** A segment entry or exit in a contact's timeline. */
+export interface TimelineSegmentChange {
+  key: string
+  name: string
+  kind: 'entered' | 'exited' | string
+  at: string
+  reason: string | null
+}
+
+export interface ContactDetail extends ContactRow {
+  timeline: { events: TimelineEvent[]; runs: TimelineRun[]; messages: MessageRow[]; segments?: TimelineSegmentChange[] }
+  segments?: Membership[]
+}
+
+export interface Segment {
+  key: string
+  name: string
+  rule: unknown
+  count?: number | null
+  created_at?: string
+  updated_at?: string
+  dependencies?: unknown
+}
+
+export interface SegmentMember {
+  contact: ContactRow
+  since: string | null
+  reason?: string | null
+}
+
+export interface SegmentPreview {
+  count: number
+  sample: ContactRow[]
+}
+
+export interface ImportError {
+  line: number
+  id?: string | null
+  reason: string
+}
+
+export interface ImportReport {
+  imported: number
+  created: number
+  updated: number
+  refused: number
+  errors: ImportError[]
+  errors_truncated?: boolean
+}

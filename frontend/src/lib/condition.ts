@@ -4,6 +4,12 @@
 // field (`contact.attributes.country`) with a value. Only JsonLogic that the builder can show
 // faithfully is parsed; anything else makes `parseCondition` return null, and the editor then
 // offers the JSON as text, so no hand-written rule is ever silently rewritten.
+//
+// Segment rules add items of their own (event aggregates, segment membership): an `Extension`
+// (lib/segmentRule.ts) parses, writes and describes them; without one, as on the canvas, such
+// JsonLogic is not parsed and goes to the text view like any other the builder cannot show.
+
+import type { Aggregate } from './segmentRule'
 
 export type Operator =
   | 'eq'
@@ -29,11 +35,20 @@ export interface Rule {
   value: Scalar | Scalar[]
 }
 
+export type Item = Rule | Group | Aggregate
+
 export interface Group {
   kind: 'group'
   combinator: 'and' | 'or'
   not: boolean
-  rules: Array<Rule | Group>
+  rules: Item[]
+}
+
+/** The items a rule language adds to the builder's: how to read, write and say them. */
+export interface Extension {
+  parse: (logic: unknown) => Aggregate | null
+  format: (item: Aggregate) => unknown
+  describe: (item: Aggregate) => string
 }
 
 export const OPERATORS: Array<{ op: Operator; label: string; arity: 0 | 1 | 2 | 'list' }> = [
@@ -162,15 +177,17 @@ function parseRule(logic: unknown): Rule | null {
   return null
 }
 
-function parseNode(logic: unknown): Rule | Group | null {
+function parseNode(logic: unknown, extension?: Extension): Item | null {
   if (!isObject(logic)) return null
   const entry = single(logic)
   if (!entry) return null
+  const extra = extension?.parse(logic)
+  if (extra) return extra
   const [operator, raw] = entry
   if ((operator === 'and' || operator === 'or') && Array.isArray(raw)) {
-    const rules: Array<Rule | Group> = []
+    const rules: Item[] = []
     for (const item of raw) {
-      const parsed = parseNode(item)
+      const parsed = parseNode(item, extension)
       if (!parsed) return null
       rules.push(parsed)
     }
@@ -181,7 +198,7 @@ function parseNode(logic: unknown): Rule | Group | null {
     if (inner.length === 1 && isObject(inner[0])) {
       const innerEntry = single(inner[0])
       if (innerEntry && (innerEntry[0] === 'and' || innerEntry[0] === 'or')) {
-        const group = parseNode(inner[0])
+        const group = parseNode(inner[0], extension)
         return group && group.kind === 'group' ? { ...group, not: true } : null
       }
     }
@@ -193,9 +210,9 @@ function parseNode(logic: unknown): Rule | Group | null {
  * The builder's model for a JsonLogic rule: always a group at the top. `null` / undefined give
  * an empty group; JsonLogic the builder cannot show faithfully gives null.
  */
-export function parseCondition(logic: unknown): Group | null {
+export function parseCondition(logic: unknown, extension?: Extension): Group | null {
   if (logic === null || logic === undefined) return emptyGroup()
-  const parsed = parseNode(logic)
+  const parsed = parseNode(logic, extension)
   if (!parsed) return null
   if (parsed.kind === 'group') return parsed
   return { kind: 'group', combinator: 'and', not: false, rules: [parsed] }
@@ -226,9 +243,10 @@ function formatRule(rule: Rule): unknown {
   }
 }
 
-function formatNode(node: Rule | Group): unknown {
+function formatNode(node: Item, extension?: Extension): unknown {
   if (node.kind === 'rule') return formatRule(node)
-  const inner = { [node.combinator]: node.rules.map(formatNode) }
+  if (node.kind === 'aggregate') return extension ? extension.format(node) : null
+  const inner = { [node.combinator]: node.rules.map((item) => formatNode(item, extension)) }
   return node.not ? { '!': inner } : inner
 }
 
@@ -236,12 +254,12 @@ function formatNode(node: Rule | Group): unknown {
  * JsonLogic for the builder's model. An empty group is no condition (null); a top-level group of
  * one rule is written as the rule alone, as people write it by hand.
  */
-export function formatCondition(group: Group): unknown {
+export function formatCondition(group: Group, extension?: Extension): unknown {
   if (group.rules.length === 0) return null
-  if (group.rules.length === 1 && !group.not && group.rules[0].kind === 'rule') {
-    return formatRule(group.rules[0])
+  if (group.rules.length === 1 && !group.not && group.rules[0].kind !== 'group') {
+    return formatNode(group.rules[0], extension)
   }
-  return formatNode(group)
+  return formatNode(group, extension)
 }
 
 /** A value typed into a box: numbers become numbers (not "007" or "1e3"), the rest stays text. */
@@ -275,6 +293,7 @@ export function fieldLabel(path: string): string {
     ['contact.preferences.', 'Preferred channel for '],
     ['event.properties.', 'Event: '],
     ['vars.', 'Flow variable '],
+    ['properties.', 'Property '], // an event's, in a segment rule's event condition
   ]
   for (const [prefix, words] of prefixes) {
     if (path.startsWith(prefix)) {
@@ -290,17 +309,23 @@ function quote(value: Scalar): string {
 }
 
 /** The condition in plain words: 'Country is "IT" and Cart total is more than 0'. */
-export function describeCondition(logic: unknown): string {
+export function describeCondition(logic: unknown, extension?: Extension): string {
   if (logic === null || logic === undefined) return ''
-  const group = parseCondition(logic)
+  const group = parseCondition(logic, extension)
   if (!group) return 'a custom condition'
-  return describeGroup(group, true)
+  return describeGroup(group, true, extension)
 }
 
-function describeGroup(group: Group, top: boolean): string {
+function describeItem(item: Item, extension?: Extension): string {
+  if (item.kind === 'rule') return describeRule(item)
+  if (item.kind === 'aggregate') return extension ? extension.describe(item) : 'a custom condition'
+  return describeGroup(item, false, extension)
+}
+
+function describeGroup(group: Group, top: boolean, extension?: Extension): string {
   const joiner = group.combinator === 'and' ? ' and ' : ' or '
   const text = group.rules
-    .map((rule) => (rule.kind === 'rule' ? describeRule(rule) : describeGroup(rule, false)))
+    .map((item) => describeItem(item, extension))
     .join(joiner)
   const wrapped = top || group.rules.length < 2 ? text : `(${text})`
   return group.not ? `not (${text})` : wrapped

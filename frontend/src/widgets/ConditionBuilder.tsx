@@ -1,5 +1,5 @@
 // A visual condition builder that writes JsonLogic: "contacts whose Country is IT and ...".
-import { useId, useState } from 'react'
+import { useId, useState, type ComponentType } from 'react'
 import {
   describeCondition,
   emptyGroup,
@@ -11,12 +11,22 @@ import {
   parseCondition,
   valueFromText,
   valueToText,
+  type Extension,
   type Group,
+  type Item,
   type Operator,
   type Rule,
   type Scalar,
 } from '../lib/condition'
+import type { Aggregate } from '../lib/segmentRule'
 import { useSynced } from './useSynced'
+
+/** Items another rule language adds (segment rules: event aggregates), with their editors. */
+export interface BuilderExtension {
+  logic: Extension
+  Editor: ComponentType<{ item: Aggregate; onChange: (item: Aggregate) => void; onRemove: () => void }>
+  adders: Array<{ label: string; make: () => Aggregate }>
+}
 
 interface Props {
   label: string
@@ -25,6 +35,7 @@ interface Props {
   fields: string[]
   defaultField?: string
   help?: string
+  extension?: BuilderExtension
 }
 
 type Match = 'all' | 'any' | 'none' | 'notall'
@@ -42,9 +53,15 @@ function withMatch(group: Group, match: Match): Group {
   }
 }
 
-export function ConditionBuilder({ label, value, onChange, fields, defaultField, help }: Props) {
+export function ConditionBuilder({ label, value, onChange, fields, defaultField, help, extension }: Props) {
   const listId = useId()
-  const [group, setGroup] = useSynced<unknown, Group | null>(value, parseCondition, (g) => (g ? formatCondition(g) : value), onChange)
+  const logic = extension?.logic
+  const [group, setGroup] = useSynced<unknown, Group | null>(
+    value,
+    (v) => parseCondition(v, logic),
+    (g) => (g ? formatCondition(g, logic) : value),
+    onChange,
+  )
   const [jsonText, setJsonText] = useState<string | null>(null)
   const [jsonError, setJsonError] = useState('')
 
@@ -76,16 +93,16 @@ export function ConditionBuilder({ label, value, onChange, fields, defaultField,
           className="link"
           onClick={() => {
             setJsonText(null)
-            if (parseCondition(value) === null) setGroup(emptyGroup())
+            if (parseCondition(value, logic) === null) setGroup(emptyGroup())
           }}
         >
-          {parseCondition(value) === null ? 'Start again with the builder' : 'Back to the builder'}
+          {parseCondition(value, logic) === null ? 'Start again with the builder' : 'Back to the builder'}
         </button>
       </fieldset>
     )
   }
 
-  const summary = describeCondition(formatCondition(group))
+  const summary = describeCondition(formatCondition(group, logic), logic)
   return (
     <fieldset className="field condition">
       <legend>{label}</legend>
@@ -96,12 +113,12 @@ export function ConditionBuilder({ label, value, onChange, fields, defaultField,
           </option>
         ))}
       </datalist>
-      <GroupEditor group={group} onChange={setGroup} listId={listId} defaultField={defaultField ?? fields[0]} depth={0} />
+      <GroupEditor group={group} onChange={setGroup} listId={listId} defaultField={defaultField ?? fields[0]} depth={0} extension={extension} />
       <p className="help" aria-live="polite">
         {summary ? `In words: ${summary}.` : 'No condition: everyone goes on.'}
       </p>
       {help && <p className="help">{help}</p>}
-      <button type="button" className="link" onClick={() => setJsonText(JSON.stringify(formatCondition(group), null, 2))}>
+      <button type="button" className="link" onClick={() => setJsonText(JSON.stringify(formatCondition(group, logic), null, 2))}>
         Edit as JsonLogic
       </button>
     </fieldset>
@@ -115,11 +132,12 @@ interface GroupProps {
   listId: string
   defaultField: string | undefined
   depth: number
+  extension?: BuilderExtension
 }
 
-function GroupEditor({ group, onChange, onRemove, listId, defaultField, depth }: GroupProps) {
+function GroupEditor({ group, onChange, onRemove, listId, defaultField, depth, extension }: GroupProps) {
   const match = matchOf(group)
-  const replace = (index: number, item: Rule | Group) =>
+  const replace = (index: number, item: Item) =>
     onChange({ ...group, rules: group.rules.map((r, i) => (i === index ? item : r)) })
   const remove = (index: number) => onChange({ ...group, rules: group.rules.filter((_, i) => i !== index) })
   return (
@@ -143,6 +161,8 @@ function GroupEditor({ group, onChange, onRemove, listId, defaultField, depth }:
       {group.rules.map((item, index) =>
         item.kind === 'rule' ? (
           <RuleEditor key={index} rule={item} onChange={(r) => replace(index, r)} onRemove={() => remove(index)} listId={listId} />
+        ) : item.kind === 'aggregate' ? (
+          extension && <extension.Editor key={index} item={item} onChange={(a) => replace(index, a)} onRemove={() => remove(index)} />
         ) : (
           <GroupEditor
             key={index}
@@ -152,6 +172,7 @@ function GroupEditor({ group, onChange, onRemove, listId, defaultField, depth }:
             listId={listId}
             defaultField={defaultField}
             depth={depth + 1}
+            extension={extension}
           />
         ),
       )}
@@ -159,6 +180,11 @@ function GroupEditor({ group, onChange, onRemove, listId, defaultField, depth }:
         <button type="button" className="small" onClick={() => onChange({ ...group, rules: [...group.rules, newRule(defaultField)] })}>
           Add condition
         </button>
+        {extension?.adders.map((adder) => (
+          <button key={adder.label} type="button" className="small" onClick={() => onChange({ ...group, rules: [...group.rules, adder.make()] })}>
+            {adder.label}
+          </button>
+        ))}
         {depth < 2 && (
           <button
             type="button"
@@ -182,7 +208,7 @@ interface RuleProps {
   listId: string
 }
 
-function RuleEditor({ rule, onChange, onRemove, listId }: RuleProps) {
+export function RuleEditor({ rule, onChange, onRemove, listId }: RuleProps) {
   const info = operatorInfo(rule.op)
   const changeOp = (op: Operator) => {
     const arity = operatorInfo(op).arity
