@@ -1,16 +1,21 @@
 """Real local servers for the provider tests: an SMTP server (aiosmtpd, with STARTTLS or TLS
-and AUTH when asked) and a self-signed certificate made with `cryptography`."""
+and AUTH when asked), a self-signed certificate made with `cryptography`, and a tiny HTTP
+server that answers what each test scripts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
+import json
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -185,3 +190,114 @@ def tls_smtp(certificate: Certificate) -> Iterator[SmtpServer]:
 @pytest.fixture
 def links() -> LinkSettings:
     return LinkSettings("https://castflow.example.com", b"test-signing-key-0123456789")
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str  # with the query string
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    connection: int  # which TCP connection carried it
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode()))
+
+
+@dataclass
+class HttpReply:
+    status: int = 200
+    body: Any = None  # JSON-encoded unless bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Handler = Callable[[HttpRequest], HttpReply]
+
+
+class HttpServer:
+    """A tiny HTTP/1.1 server (keep-alive, Content-Length bodies) on a free local port, run on
+    the test's own event loop. `replies` are served in order, then `default`; every request is
+    recorded."""
+
+    def __init__(self) -> None:
+        self.requests: list[HttpRequest] = []
+        self.replies: list[HttpReply | Handler] = []
+        self.default: HttpReply | Handler = HttpReply(200, {})
+        self.connections = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> HttpServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        connection = self.connections
+        self._writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                request = HttpRequest(method, path, headers, body, connection)
+                self.requests.append(request)
+                reply = self.replies.pop(0) if self.replies else self.default
+                if callable(reply):
+                    reply = reply(request)
+                if reply.delay:
+                    await asyncio.sleep(reply.delay)
+                payload = (
+                    reply.body if isinstance(reply.body, bytes)
+                    else json.dumps(reply.body).encode()
+                )
+                out = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
+                       f"Content-Length: {len(payload)}", "Content-Type: application/json"]
+                out += [f"{k}: {v}" for k, v in reply.headers.items()]
+                writer.write(("\r\n".join(out) + "\r\n\r\n").encode() + payload)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+@pytest.fixture
+async def http_server() -> AsyncIterator[HttpServer]:
+    server = await HttpServer().start()
+    yield server
+    await server.stop()
+
+
+class Sleeps:
+    """An injectable sleep that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
