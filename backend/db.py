@@ -1,24 +1,38 @@
 """Database engines from DATABASE_URL, bound to the piccolo tables.
 
-SQLite (the default) runs in WAL mode with a busy timeout, and writes take an immediate
-transaction so two writers queue instead of failing half-way; PostgreSQL uses a pool.
+SQLite (the default) runs in WAL mode with a busy timeout. piccolo's SQLite engine opens a new
+connection (and aiosqlite thread) for every query outside a transaction and for every
+transaction, which cost 2.4 ms each; `PooledSQLiteEngine` keeps them open instead: ONE writer
+connection, serialised by an asyncio lock, runs every transaction and every statement that is not
+a plain read, and a few reader connections run the reads (WAL lets them read while the writer
+writes). Writes take an immediate transaction so two processes' writers queue instead of failing
+half-way. PostgreSQL uses a pool.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 
 from backend.tables import ALL_TABLES
 
 BUSY_TIMEOUT_SECONDS = 30.0
+SQLITE_READERS = 3  # reader connections per process; each is one aiosqlite thread
+
+# Statements a reader connection may run: anything else (writes, DDL, PRAGMAs that change the
+# file) goes to the writer, so it never waits in SQLite's busy handler behind our own writer.
+_READS = ("select", "with")
 
 
 class DatabaseUrlError(ValueError):
@@ -36,12 +50,154 @@ def engine_for(url: str) -> Engine[Any]:
             )
         path = Path(raw[1:]).resolve()  # "/rel.db" -> rel.db (cwd); "//abs.db" -> /abs.db
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path), timeout=BUSY_TIMEOUT_SECONDS)
+        return PooledSQLiteEngine(path=str(path), timeout=BUSY_TIMEOUT_SECONDS)
     if parts.scheme in ("postgresql", "postgres"):
         return PostgresEngine(config={"dsn": url})
     raise DatabaseUrlError(
         f"DATABASE_URL {url!r}: use sqlite:///file.db or postgresql://user:pass@host:port/db"
     )
+
+
+class _WriterTransaction(SQLiteTransaction):
+    """A transaction on the engine's one writer connection, held under its lock until the end.
+    Nested transactions join the outer one (as piccolo's do)."""
+
+    engine: PooledSQLiteEngine
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        await self.engine.write_lock.acquire()
+        try:
+            self.connection = await self.engine.writer()
+            await self.begin()  # type: ignore[no-untyped-call]
+        except BaseException:
+            self.engine.write_lock.release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()  # type: ignore[no-untyped-call]
+                except BaseException:
+                    await self.engine.reset_writer()
+                    raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            self.engine.write_lock.release()
+        return exception is None
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """piccolo's SQLite engine on long-lived connections (see the module docstring).
+
+    Every connection runs `PRAGMA synchronous = NORMAL`: under WAL a commit then no longer waits
+    for an fsync of the log (2.5 ms -> 0.03 ms a commit). The database cannot be corrupted by a
+    crash of the process or of the machine; what a power loss or an OS crash can take is the last
+    transactions committed before it (an application crash loses nothing). An event answered
+    202 just before a power cut may therefore be lost; nothing already synced is.
+    """
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self.write_lock = asyncio.Lock()
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []  # every reader opened
+        self._idle: list[aiosqlite.Connection] = []  # readers not running a query now
+        self._reader_freed = asyncio.Condition()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # A daemon thread: a process that exits without `Database.close()` must not hang on
+        # it (SQLite survives a thread stopped mid-write, as it survives a crash).
+        thread = getattr(connection, "_thread", None)
+        if thread is not None:
+            thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        for pragma in ("foreign_keys = 1", "synchronous = NORMAL",
+                       f"busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}"):
+            await connection.execute(f"PRAGMA {pragma}")
+        return connection
+
+    async def writer(self) -> aiosqlite.Connection:
+        """The writer connection (call with `write_lock` held)."""
+        if self._writer is None:
+            self._writer = await self._connect()
+        return self._writer
+
+    async def reset_writer(self) -> None:
+        """Drop the writer connection after a failed commit: it may still be inside its
+        transaction, and the next one must start clean."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with suppress(sqlite3.Error, ValueError):
+                await writer.close()
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._reader_freed:
+            while not self._idle and len(self._readers) >= SQLITE_READERS:
+                await self._reader_freed.wait()
+            if self._idle:
+                connection = self._idle.pop()
+            else:
+                connection = await self._connect()
+                self._readers.append(connection)
+        try:
+            yield connection
+        finally:
+            async with self._reader_freed:
+                self._idle.append(connection)
+                self._reader_freed.notify()
+
+    async def close(self) -> None:
+        """Close every connection (the engine reopens them on next use)."""
+        async with self.write_lock:
+            await self.reset_writer()
+        readers, self._readers, self._idle = self._readers, [], []
+        for connection in readers:
+            await connection.close()
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _WriterTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    async def _run_in_new_connection(
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        """Outside a transaction: a read on a reader, anything else alone on the writer."""
+        if query.lstrip()[:6].lower().startswith(_READS):
+            async with self._reader() as connection:
+                return await _fetch_all(connection, query, args)
+        async with self.write_lock:
+            return await _fetch_all(await self.writer(), query, args)
+
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, args: list[Any] | None = None,
+        query_type: str = "generic", table: Any = None,
+    ) -> Any:
+        """Inside a transaction (piccolo would first repeat `PRAGMA foreign_keys` every time)."""
+        return await _fetch_all(connection, query, args)
+
+
+async def _fetch_all(connection: aiosqlite.Connection, query: str, args: list[Any] | None) -> Any:
+    async with connection.execute(query, args or []) as cursor:
+        return await cursor.fetchall()
 
 
 class Database:
@@ -61,6 +217,8 @@ class Database:
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
             await self.engine.close_connection_pool()
+        elif isinstance(self.engine, PooledSQLiteEngine):
+            await self.engine.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
@@ -73,9 +231,13 @@ class Database:
                 yield
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        """Raw SQL with `{}` placeholders (piccolo turns them into ? or $n)."""
-        rows: list[dict[str, Any]] = await ALL_TABLES[0].raw(sql, *args).run()
+        """Raw SQL with `{}` placeholders (piccolo turns them into ? or $n). Runs on this
+        database's own engine, whichever engine the tables were bound to last."""
+        results = await self.engine.run_querystring(QueryString(sql, *args))
+        if not results:
+            return []
+        rows: list[dict[str, Any]] = self.engine.transform_response_to_dicts(results)
         return rows
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await ALL_TABLES[0].raw(sql, *args).run()
+        await self.fetch(sql, *args)

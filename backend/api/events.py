@@ -1,5 +1,6 @@
 """Events: one (an object) or a batch (an array), checked strictly, stored and handed to the
-runtime, which matches them against triggers and waiting runs. Answered 202: the matching
+runtime (concurrent requests share one transaction: `runtime.ingest.EventIngest`), which
+matches them against triggers and waiting runs. Answered 202: the matching
 happens in the worker.
 """
 
@@ -14,7 +15,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from backend.api import Db, WorkspaceId
 from backend.api.errors import bad_request, convert, items_of, json_body, read_json
-from backend.runtime import engine
+from backend.runtime.ingest import EventIngest
 from flows.contacts import Event
 
 MAX_TEXT_LENGTH = 200  # contact ids, event names and event ids are stored in 200 characters
@@ -53,5 +54,14 @@ class EventController(Controller):
     ) -> dict[str, Any]:
         items, batch = items_of(await read_json(request), "events")
         events = [parse_event(item, item_where(index, batch)) for index, item in enumerate(items)]
-        stored = await engine.ingest_events(db, state.queue, workspace, events, datetime.now(UTC))
+        stored = await _ingest(state, db).ingest(workspace, events, datetime.now(UTC))
         return {"accepted": len(events), "new": stored}
+
+
+def _ingest(state: State, db: Db) -> EventIngest:
+    """The app's group commit for events (concurrent requests share a transaction and a job),
+    made on first use for the app's database and queue."""
+    ingest: EventIngest | None = state.get("event_ingest")
+    if ingest is None or ingest.db is not db or ingest.queue is not state.queue:
+        ingest = state.event_ingest = EventIngest(db, state.queue)
+    return ingest

@@ -60,6 +60,7 @@ from asyncpg.exceptions import DeadlockDetectedError  # type: ignore[import-unty
 
 from backend.db import Database
 from backend.runtime import store
+from backend.runtime.ingest import ingest_events  # noqa: F401 - part of the engine's interface
 from backend.runtime.queue import Queue
 from backend.runtime.sender import DeliveryResult, OutgoingMessage, Sender
 from backend.store.contacts import load_contacts, row_to_data
@@ -306,14 +307,16 @@ def _blocked(m: Moving, stored: Sequence[dict[str, Any]]) -> bool:
 # --- writing back -------------------------------------------------------------------------------
 
 
-async def _save(rt: Runtime, movers: list[Moving], now: datetime) -> list[Moving]:
-    """Write moved runs in one transaction; returns those written (CAS winners, admitted)."""
+async def _save(rt: Runtime, movers: list[Moving], now: datetime,
+                processed: Sequence[int] = ()) -> list[Moving]:
+    """Write moved runs in one transaction, marking the events `processed` there too; returns
+    the runs written (CAS winners, admitted)."""
     movers = [m for m in movers if m.moved]
-    if not movers:
+    if not movers and not processed:
         return []
     for attempt in range(3):
         try:
-            winners = await _write(rt.db, movers, now)
+            winners = await _write(rt.db, movers, now, processed)
             break
         except DeadlockDetectedError:  # PostgreSQL: two jobs crossed; the CAS makes retrying safe
             if attempt == 2:
@@ -329,7 +332,8 @@ async def _save(rt: Runtime, movers: list[Moving], now: datetime) -> list[Moving
     return winners
 
 
-async def _write(db: Database, movers: list[Moving], now: datetime) -> list[Moving]:
+async def _write(db: Database, movers: list[Moving], now: datetime,
+                 processed: Sequence[int] = ()) -> list[Moving]:
     old = [m for m in movers if m.base_step is not None]
     new = [m for m in movers if m.base_step is None]
     async with store.writing(db):
@@ -358,6 +362,8 @@ async def _write(db: Database, movers: list[Moving], now: datetime) -> list[Movi
         await store.record_deliveries(
             db, [[*m.delivery, now] for m in winners if m.delivery is not None]
         )
+        if processed:  # last: the enrolment locks above are always taken first
+            await store.mark_events_processed(db, processed, now)
     return winners
 
 
@@ -420,8 +426,8 @@ async def _deliver(rt: Runtime, movers: list[Moving], now: datetime) -> None:
 
 
 async def _commit(rt: Runtime, movers: list[Moving], now: datetime,
-                  resend: Sequence[Moving] = ()) -> int:
-    winners = await _save(rt, movers, now)
+                  resend: Sequence[Moving] = (), processed: Sequence[int] = ()) -> int:
+    winners = await _save(rt, movers, now, processed)
     await _deliver(rt, [*winners, *resend], now)
     return len(winners)
 
@@ -498,12 +504,10 @@ async def process_events(rt: Runtime, event_ids: Iterable[int], now: datetime) -
     by_ws: dict[int, list[dict[str, Any]]] = {}
     for event in events:
         by_ws.setdefault(int(event["workspace"]), []).append(event)
-    moved = sum([await _events_of_workspace(rt, ws, evs, now) for ws, evs in by_ws.items()])
-    # Only now: a job lost before this point leaves the events to the sweeper, and processing
-    # them again is harmless (waiting runs have moved on; a run remembers its trigger event).
-    async with store.writing(rt.db):
-        await store.mark_events_processed(rt.db, [int(e["id"]) for e in events], now)
-    return moved
+    # Each workspace's events are marked processed in the transaction that writes what they did:
+    # a job lost before it leaves them to the sweeper, and processing them again is harmless
+    # (waiting runs have moved on; a run remembers its trigger event).
+    return sum([await _events_of_workspace(rt, ws, evs, now) for ws, evs in by_ws.items()])
 
 
 async def _events_of_workspace(
@@ -559,7 +563,8 @@ async def _events_of_workspace(
                 if admits(plan.entry, statuses) and not _blocked(new, earlier):
                     new.apply(advance, now, rt.env)
                     runs.append(new)
-    return await _commit(rt, [m for ms in per_contact.values() for m in ms], now)
+    return await _commit(rt, [m for ms in per_contact.values() for m in ms], now,
+                         processed=[int(e["id"]) for e in events])
 
 
 async def broadcast(
@@ -815,22 +820,6 @@ async def enrol(
         await queue.enqueue("advance", [[run_id, 0] for run_id in ids])
         created += len(ids)
     return created
-
-
-async def ingest_events(
-    db: Database, queue: Queue, workspace: int, events: list[Event], now: datetime
-) -> int:
-    """Store events (a repeated id is ignored; no `at` means now; an unknown contact gets a bare
-    profile) and queue them for the worker. Returns the number of new events stored."""
-    if not events:
-        return 0
-    rows = [[workspace, e.id, e.contact, e.name, e.at or now, now, e.properties] for e in events]
-    async with store.writing(db):
-        await store.insert_bare_contacts(db, workspace, {e.contact for e in events}, now)
-        ids = await store.insert_events(db, rows)
-    for chunk in chunks(ids, CHUNK):
-        await queue.enqueue("events", chunk)
-    return len(ids)
 
 
 async def flow_stats(db: Database, flow_id: int) -> dict[str, Any]:

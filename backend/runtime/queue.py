@@ -36,6 +36,12 @@ def queue_name(prefix: str) -> str:
     return f"{prefix}:queue"
 
 
+def wake_channel(prefix: str) -> str:
+    """The Redis pub/sub channel on which `ArqQueue` tells idle workers that a job was queued,
+    so they pick it up now instead of at their next poll."""
+    return f"{prefix}:wake"
+
+
 class ArqQueue(Queue):
     """Jobs in Redis for arq workers reading `queue_name(prefix)`."""
 
@@ -43,6 +49,7 @@ class ArqQueue(Queue):
         self.url = url
         self.prefix = prefix
         self.queue_name = queue_name(prefix)
+        self.wake_channel = wake_channel(prefix)
         self._pool = pool
         self._owned = pool is None
 
@@ -73,6 +80,9 @@ class ArqQueue(Queue):
             _queue_name=self.queue_name,
             _defer_until=defer_until,
         )
+        # Deferred jobs too: a waiting worker sleeps until its earliest known job, and this one
+        # may be earlier. Nobody listening costs nothing; a lost message costs one poll period.
+        await pool.publish(self.wake_channel, b"1")
 
     async def close(self) -> None:
         if self._pool is not None and self._owned:

@@ -11,8 +11,6 @@ piccolo's TIMESTAMPTZ converter reads them back.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -24,7 +22,6 @@ from backend.db import Database
 
 Columns = Sequence[tuple[str, str]]  # (name, kind): kind is int | text | ts | json
 
-_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 # An empty JSON object in SQL, per dialect (a '{}' literal would read as a placeholder).
 _EMPTY = ("json_object()", "jsonb_build_object()")
 _ENROL_LOCK = 1_701_209_716  # PostgreSQL advisory lock class for "enrolments into a flow"
@@ -82,16 +79,9 @@ def _names(columns: Columns) -> str:
 
 @asynccontextmanager
 async def writing(db: Database) -> AsyncIterator[None]:
-    """A write transaction; on SQLite the process's writers also queue on a lock, in order,
-    instead of spinning in SQLite's busy handler."""
-    if not db.is_sqlite:
-        async with db.write():
-            yield
-        return
-    lock = _locks.get(db)
-    if lock is None:
-        lock = _locks[db] = asyncio.Lock()
-    async with lock, db.write():
+    """A write transaction. On SQLite the engine runs every write transaction of this process on
+    its one writer connection, in turn (`backend.db.PooledSQLiteEngine`)."""
+    async with db.write():
         yield
 
 
@@ -418,17 +408,19 @@ EVENT: Columns = (
 )
 
 
-async def insert_events(db: Database, rows: list[list[Any]]) -> list[int]:
-    """Store events; one whose (workspace, key) is already stored is ignored. Returns new ids."""
+async def insert_events(db: Database, rows: list[list[Any]]) -> list[tuple[int, int, str | None]]:
+    """Store events; one whose (workspace, key) is already stored is ignored. Returns the new
+    ones as (id, workspace, key), by id."""
     if not rows:
         return []
     inserted = await db.fetch(
         f"INSERT INTO events ({_names(EVENT)}) SELECT {_names(EVENT)} "
         f"FROM {_source(db, EVENT)} AS v WHERE true "
-        'ON CONFLICT (workspace, "key") WHERE "key" IS NOT NULL DO NOTHING RETURNING id',
+        'ON CONFLICT (workspace, "key") WHERE "key" IS NOT NULL DO NOTHING '
+        'RETURNING id, workspace, "key"',
         _pack(rows),
     )
-    return sorted(int(row["id"]) for row in inserted)
+    return sorted((int(row["id"]), int(row["workspace"]), row["key"]) for row in inserted)
 
 
 async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:

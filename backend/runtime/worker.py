@@ -23,14 +23,17 @@ from typing import Any
 
 from arq.connections import RedisSettings
 from arq.cron import cron
-from arq.worker import Worker, func
+from arq.worker import func
 
 from backend.db import Database
 from backend.redis import redis_url
 from backend.runtime import engine
+from backend.runtime.batching import Batcher
 from backend.runtime.engine import Runtime, SweepPolicy
-from backend.runtime.queue import ArqQueue, queue_name
+from backend.runtime.queue import ArqQueue, queue_name, wake_channel
 from backend.runtime.sender import SandboxSender
+from backend.runtime.waking import WakingWorker
+from backend.segments import jobs as segment_jobs
 from backend.settings import Settings, load_settings
 
 log = logging.getLogger("castflow.worker")
@@ -38,6 +41,7 @@ log = logging.getLogger("castflow.worker")
 JOB_TIMEOUT_SECONDS = 120
 BACKLOG = 50  # due jobs waiting in the queue beyond which the sweeper leaves runs alone
 MAX_SWEEP_SKIP = timedelta(minutes=1)
+EVENTS_PER_BATCH = 2000
 BROADCAST_RESULT_SECONDS = 86_400  # a broadcast job's id stays taken a day: no re-broadcast
 
 
@@ -59,7 +63,17 @@ async def _startup(ctx: dict[str, Any]) -> None:
         db = ctx["own_db"] = Database(settings.database_url)
         await db.start()
     queue = ArqQueue.from_pool(ctx["redis"], settings.redis_prefix)
-    ctx["runtime"] = Runtime(db, queue, SandboxSender(db))
+    runtime = ctx["runtime"] = Runtime(db, queue, SandboxSender(db))
+
+    async def process(event_ids: list[int]) -> list[None]:
+        # Segments first: the events are marked processed last, so a lost job redoes both.
+        await segment_jobs.after_events(runtime.db, runtime.queue, event_ids, _now())
+        await engine.process_events(runtime, event_ids, _now())
+        return [None] * len(event_ids)
+
+    # `events` jobs running at once (one is queued per group commit of the API) are processed
+    # together: one load of runs, contacts and flows, one transaction.
+    ctx["events"] = Batcher(process, max_items=EVENTS_PER_BATCH)
     ctx["last_sweep"] = datetime.min.replace(tzinfo=UTC)
 
 
@@ -74,7 +88,14 @@ async def advance_job(ctx: dict[str, Any], pairs: list[list[int]]) -> int:
 
 
 async def events_job(ctx: dict[str, Any], event_ids: list[int]) -> int:
-    return await engine.process_events(ctx["runtime"], event_ids, _now())
+    await ctx["events"].submit(event_ids)
+    return len(event_ids)
+
+
+async def segments_job(ctx: dict[str, Any]) -> int:
+    """Cron: re-evaluate time-window segments ("not in the last 21 days") in bulk."""
+    runtime: Runtime = ctx["runtime"]
+    return len((await segment_jobs.time_based(runtime.db, runtime.queue, _now())).changes)
 
 
 async def broadcast_job(
@@ -100,6 +121,14 @@ async def sweep_job(ctx: dict[str, Any]) -> int:
     return count
 
 
+def _segment_schedule(env: Mapping[str, str]) -> dict[str, Any]:
+    """When time-window segments are swept: every CASTFLOW_SEGMENT_SECONDS (default 60)."""
+    every = max(1, min(3600, int(env.get("CASTFLOW_SEGMENT_SECONDS", "60"))))
+    if every < 60:
+        return {"second": set(range(0, 60, every))}
+    return {"minute": set(range(0, 60, min(every // 60, 60))), "second": {0}}
+
+
 def worker_settings(
     settings: Settings, env: Mapping[str, str] | None = None, db: Database | None = None
 ) -> dict[str, Any]:
@@ -119,6 +148,9 @@ def worker_settings(
             # arq keys cron jobs by name across queues: the prefix keeps installs apart.
             cron(sweep_job, name=f"{settings.redis_prefix}:sweep",
                  second=set(range(0, 60, every)), run_at_startup=True, microsecond=0),
+            cron(segments_job, name=f"{settings.redis_prefix}:segments",
+                 **_segment_schedule(os.environ if env is None else env),
+                 run_at_startup=True, microsecond=0),
         ],
         "redis_settings": RedisSettings.from_dsn(redis_url(settings)),
         "queue_name": name,
@@ -128,6 +160,7 @@ def worker_settings(
         "max_jobs": 10,
         "job_timeout": JOB_TIMEOUT_SECONDS,
         "keep_result": 0,
+        # What a plain arq Worker polls at; `run_worker`'s WakingWorker is woken instead.
         "poll_delay": 0.1,
         "log_results": False,
     }
@@ -135,7 +168,7 @@ def worker_settings(
 
 async def run_worker(settings: Settings) -> None:
     """Run the worker until SIGINT/SIGTERM (what `castflow worker` does)."""
-    worker = Worker(**worker_settings(settings))
+    worker = WakingWorker(wake_channel(settings.redis_prefix), **worker_settings(settings))
     try:
         await worker.async_run()
     except asyncio.CancelledError:

@@ -1,0 +1,98 @@
+"""An arq worker that is woken when a job is queued, instead of polling Redis every 100 ms.
+
+arq looks for due jobs every `poll_delay` seconds, so a job waited 0-100 ms before it started
+(most of the 136 ms an event took to become a message). `ArqQueue.enqueue` publishes on the
+queue's wake channel (`queue.wake_channel`); this worker subscribes to it and polls at once when
+told, when one of its jobs ends (a slot is free for a queued job), or at the time of the earliest
+deferred job it knows of, and at least every `IDLE_POLL` seconds: the message is a hint only, so
+a lost one (or a Redis restart) costs one idle period, never a job.
+
+It relies on two arq internals (`_poll_iteration`, `_release_sem_dec_counter_on_complete`):
+arq is in maintenance mode upstream and pinned, and `queue.py` keeps it behind an interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+from typing import Any
+
+from arq.worker import Worker
+
+log = logging.getLogger("castflow.worker")
+
+IDLE_POLL = 0.5  # seconds: the longest an idle worker waits before looking at the queue again
+RESUBSCRIBE_SECONDS = 1.0
+
+
+class WakingWorker(Worker):
+    """`arq.worker.Worker`, taking the same arguments plus the channel to listen on."""
+
+    def __init__(self, wake_channel: str, *args: Any, idle_poll: float = IDLE_POLL,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.poll_delay_s = 0.0  # arq's loop does not sleep: `_poll_iteration` waits instead
+        self.wake_channel = wake_channel
+        self.idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self._wake.set()  # a slot is free: a queued job may start now
+
+    async def _poll_iteration(self) -> None:
+        self._wake.clear()  # before looking: a wake-up from now on is not missed
+        await super()._poll_iteration()
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen())
+        timeout = await self._until_next_job()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _until_next_job(self) -> float:
+        """Seconds until the earliest queued job that is not ours becomes due (at most
+        `idle_poll`). One already due is running in another worker: its end wakes nobody
+        here, so wait the idle period."""
+        if self.job_counter >= self.max_jobs:
+            return self.idle_poll  # full: a job ending wakes us
+        first = await self.pool.zrange(
+            self.queue_name, 0, len(self.tasks), withscores=True
+        )
+        for job_id, score in first:
+            if job_id.decode() in self.tasks:
+                continue
+            due_in = float(score) / 1000 - time.time()
+            if due_in > 0:
+                return max(0.001, min(self.idle_poll, due_in))
+            break
+        return self.idle_poll
+
+    async def _listen(self) -> None:
+        """Set the wake flag on every message of the wake channel, resubscribing after errors."""
+        while True:
+            try:
+                pubsub = self.pool.pubsub()
+                try:
+                    await pubsub.subscribe(self.wake_channel)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._wake.set()
+                finally:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: polling goes on meanwhile
+                log.warning("wake-up channel lost (%s); listening again in %.0f s", exc,
+                            RESUBSCRIBE_SECONDS)
+                await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+        await super().close()
