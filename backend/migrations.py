@@ -52,9 +52,30 @@ async def _events_processed_at(db: Database) -> None:
     )
 
 
+async def _segments(db: Database) -> None:
+    from backend.tables import Segment, SegmentChange, SegmentMember
+
+    for table in (Segment, SegmentMember, SegmentChange):
+        await table.create_table(if_not_exists=True).run()  # type: ignore[no-untyped-call]
+    for sql in (
+        "CREATE UNIQUE INDEX IF NOT EXISTS segments_workspace_key ON segments (workspace, key)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS segment_members_contact "
+        "ON segment_members (segment, contact)",
+        "CREATE INDEX IF NOT EXISTS segment_members_of_contact "
+        "ON segment_members (workspace, contact)",
+        "CREATE INDEX IF NOT EXISTS segment_changes_contact "
+        "ON segment_changes (workspace, contact, at)",
+        # Event aggregates of segment rules count a contact's events of one name since a time.
+        "CREATE INDEX IF NOT EXISTS events_contact_name_at "
+        "ON events (workspace, contact, name, at)",
+    ):
+        await db.execute(sql)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
+    ("0003_segments", _segments),
 ]
 
 

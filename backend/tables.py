@@ -159,6 +159,42 @@ class Message(Table, db=UNBOUND, tablename="messages"):
     updated_at = Timestamptz()
 
 
+class Segment(Table, db=UNBOUND, tablename="segments"):
+    """A named rule over contacts and their events; members are kept in `segment_members`."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace)
+    key = Varchar(length=200)  # unique per workspace; flows name segments by key
+    name = Varchar(length=200)
+    rule = JSONB()
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class SegmentMember(Table, db=UNBOUND, tablename="segment_members"):
+    """A contact in a segment now: since when, and why it entered."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace)
+    segment = ForeignKey(Segment)
+    contact = Varchar(length=200)
+    since = Timestamptz()
+    reason = Text()
+
+
+class SegmentChange(Table, db=UNBOUND, tablename="segment_changes"):
+    """Every entry and exit, with its time and reason: the history behind memberships."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace)
+    segment = ForeignKey(Segment)
+    contact = Varchar(length=200)
+    kind = Varchar(length=8)  # entered | exited
+    at = Timestamptz()
+    reason = Text()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Workspace, User, ApiKey, Session, Contact, Event, Flow, FlowVersion, Run, StepRecord, Message,
+    Segment, SegmentMember, SegmentChange,
 )

@@ -56,6 +56,14 @@ class Plan:
         return frozenset(self._event_triggers)
 
 
+MEMBERSHIP_TRIGGERS = ("segment_entered", "segment_exited")
+
+
+def membership_event(on: str, segment: str) -> str:
+    """The event a segment entry or exit becomes: `segment_entered:vip`, `segment_exited:vip`."""
+    return f"{on}:{segment}"
+
+
 def compile_flow(source: FlowDocument | bytes | str, catalogue: Catalogue) -> Plan:
     """Compile a document (or its JSON text). Raises `FlowProblems` listing every problem."""
     if isinstance(source, FlowDocument):
@@ -116,6 +124,10 @@ class _Compiler:
             spec = nodes[node_id].program.trigger
             if spec is not None and spec.on == "event" and spec.event is not None:
                 event_triggers.setdefault(spec.event, []).append(node_id)
+            elif spec is not None and spec.on in MEMBERSHIP_TRIGGERS and spec.segment:
+                # The shells turn a segment entry or exit into an event of this name.
+                name = membership_event(spec.on, spec.segment)
+                event_triggers.setdefault(name, []).append(node_id)
         return Plan(
             document=self.document,
             nodes=MappingProxyType(nodes),

@@ -37,6 +37,7 @@ from backend.api.events import EventController
 from backend.api.flows import FlowController
 from backend.api.messages import MessageController
 from backend.api.node_types import node_types
+from backend.api.segments import SegmentController
 from backend.db import Database
 from backend.settings import ROOT, Settings
 
@@ -56,7 +57,7 @@ def api_router() -> Router:
     return Router(
         path="/",
         route_handlers=[AuthController, FlowController, ContactController, EventController,
-                        MessageController, node_types],
+                        MessageController, SegmentController, node_types],
         middleware=[DefineMiddleware(CallerAuthentication)],
         before_request=refuse_nul_characters,
         dependencies={

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK
@@ -18,6 +19,8 @@ from backend.api.errors import bad_request, convert, items_of, json_body, not_fo
 from backend.api.messages import message_out
 from backend.api.paging import Page, Paging, listing, paged, provide_page
 from backend.db import Database
+from backend.segments import store as segment_store
+from backend.segments.refresh import after_contacts_changed
 from backend.store import contacts as store
 from backend.store import events as event_store
 from backend.store import flows as flow_store
@@ -79,18 +82,35 @@ def _timeline_event(row: dict[str, Any]) -> dict[str, Any]:
             "received_at": instant(row["received_at"]), "properties": row["properties"]}
 
 
-async def _search(db: Database, workspace: int, q: str | None, page: Page
-                  ) -> list[dict[str, Any]]:
-    where, args = page.keyset()
+async def _search(db: Database, workspace: int, q: str | None, segment: str | None,
+                  page: Page) -> list[dict[str, Any]]:
+    where, args = page.keyset("c.id")
+    if segment is not None:
+        defs = await segment_store.definitions(db, workspace)
+        if segment not in defs.by_key:
+            raise not_found(f"There is no segment with key {segment!r}.")
+        condition = defs.condition(segment, segment_store.dialect(db), datetime.now(UTC))
+        where += f" AND ({condition.sql})"
+        args += condition.params
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern += "%"
-        where += (" AND (LOWER(key) LIKE {} ESCAPE '\\' OR LOWER(email) LIKE {} ESCAPE '\\' "
-                  "OR phone LIKE {} ESCAPE '\\')")
+        where += (" AND (LOWER(c.key) LIKE {} ESCAPE '\\' OR LOWER(c.email) LIKE {} "
+                  "ESCAPE '\\' OR c.phone LIKE {} ESCAPE '\\')")
         args += [pattern, pattern, pattern]
     return await db.fetch(
-        f"SELECT * FROM contacts WHERE workspace = {{}}{where}{page.order()}", workspace, *args
+        f"SELECT c.* FROM contacts c WHERE c.workspace = {{}}{where}{page.order('c.id')}",
+        workspace, *args,
     )
+
+
+async def refresh_segments(state: State, db: Database, workspace: int, keys: list[str]) -> None:
+    """Re-evaluate the segments that read contact data for these contacts, now: a profile
+    shows its memberships as soon as the change is stored. Entries and exits that live flows
+    listen for go to the worker as events."""
+    result = await after_contacts_changed(db, workspace, keys, datetime.now(UTC))
+    if result.events:
+        await state.queue.enqueue("events", result.events)
 
 
 class ContactController(Controller):
@@ -101,7 +121,7 @@ class ContactController(Controller):
     @post("/", status_code=HTTP_200_OK, operation_class=json_body(
         "One contact (an object) or several (an array); only the fields sent change."))
     async def upsert(
-        self, request: Request[Any, Any, Any], db: Db, workspace: WorkspaceId
+        self, request: Request[Any, Any, Any], state: State, db: Db, workspace: WorkspaceId
     ) -> dict[str, Any]:
         items, batch = items_of(await read_json(request), "contacts")
         updates = []
@@ -109,6 +129,7 @@ class ContactController(Controller):
             contact, _ = parse_contact(item, item_where(index, batch))
             updates.append((contact, set(item)))
         stored = await store.upsert(db, workspace, updates, datetime.now(UTC)) if updates else []
+        await refresh_segments(state, db, workspace, [contact["id"] for contact in stored])
         if not batch:
             return stored[0]
         return {"upserted": len(stored), "items": stored}
@@ -121,10 +142,12 @@ class ContactController(Controller):
         page: Paging,
         q: Annotated[str | None, Parameter(
             description="Only contacts whose id, email or phone contains this")] = None,
+        segment: Annotated[str | None, Parameter(
+            description="Only contacts in this segment (by key), evaluated now")] = None,
     ) -> dict[str, Any]:
         if q is not None and len(q) > MAX_QUERY_LENGTH:
             raise bad_request(f"'q' is too long (at most {MAX_QUERY_LENGTH} characters).")
-        rows, next_cursor = paged(await _search(db, workspace, q, page), page,
+        rows, next_cursor = paged(await _search(db, workspace, q, segment, page), page,
                                   lambda row: int(row["id"]))
         return listing([store.row_to_data(row) for row in rows], next_cursor)
 
@@ -132,13 +155,25 @@ class ContactController(Controller):
     async def get_contact(
         self, db: Db, workspace: WorkspaceId, key: FromPath[str]
     ) -> dict[str, Any]:
-        found = await store.load_contacts(db, workspace, [key])
-        if key not in found:
+        rows = await store.load_rows(db, workspace, [key])
+        if key not in rows:
             raise not_found(f"There is no contact with id {key!r}.")
+        contact = store.row_to_data(rows[key])
+        consent_changed = rows[key]["consent_changed"]
+        if isinstance(consent_changed, str | bytes):
+            consent_changed = msgspec.json.decode(consent_changed)
         events = await event_store.for_contact(db, workspace, key, TIMELINE_LENGTH)
         runs = await flow_store.runs_for_contact(db, workspace, key, TIMELINE_LENGTH)
         messages = await message_store.for_contact(db, workspace, key, TIMELINE_LENGTH)
-        return {**found[key], "timeline": {
+        memberships = await segment_store.memberships_of(db, workspace, key)
+        changes = await segment_store.changes_of(db, workspace, key, TIMELINE_LENGTH)
+        return {**contact, "consent_changed": consent_changed or {}, "segments": [
+            {"key": row["key"], "name": row["name"], "since": instant(row["since"]),
+             "reason": row["reason"]} for row in memberships
+        ], "timeline": {
+            "segments": [{"key": row["key"], "name": row["name"], "kind": row["kind"],
+                          "at": instant(row["at"]), "reason": row["reason"]}
+                         for row in changes],
             "events": [_timeline_event(row) for row in events],
             "runs": [_timeline_run(run) for run in runs],
             "messages": [message_out(row) for row in messages],

@@ -36,7 +36,9 @@ async def test_one_contact_is_stored_and_answered_in_the_design_shape(api: Api) 
     got = await api.client.get("/api/contacts/c-1")
     assert got.status_code == 200
     body = got.json()
-    assert body.pop("timeline") == {"events": [], "runs": [], "messages": []}
+    assert body.pop("timeline") == {"segments": [], "events": [], "runs": [], "messages": []}
+    assert body.pop("segments") == []
+    assert set(body.pop("consent_changed")) == {"email", "sms", "push"}
     assert body == BILL
 
 

@@ -1,0 +1,251 @@
+"""Dynamic membership: who is in each segment now, kept current in SQL.
+
+Three ways a membership changes, one mechanism:
+- a contact's data or its events change: `refresh_contacts` re-evaluates, for those contacts
+  only, the segments that depend on what changed (one query for all of them);
+- time passes ("not in the last 21 days"): `refresh_segment` re-evaluates a whole segment in
+  bulk (one INSERT ... SELECT for entries and one DELETE for exits), periodically;
+- a segment is created or its rule edited: `refresh_segment` too.
+
+Each entry and exit is written to `segment_changes` with its time and reason, in the same
+transaction as the membership row: `INSERT ... ON CONFLICT DO NOTHING RETURNING` and
+`DELETE ... RETURNING` say which rows really changed, so an entry is recorded once even when two
+refreshes race. When a live flow listens for a segment's entries or exits, each change also
+becomes an event (`segment_entered:KEY` / `segment_exited:KEY`, keyed by the change so it is
+stored once) that the worker's event matching enters into the flow: the same exactly-once path
+as every other event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from backend.db import Database
+from backend.segments.store import Definitions, Segment, dialect
+from flows.compiler import membership_event as flow_membership_event
+
+Kind = Literal["entered", "exited"]
+CHUNK = 500
+LISTENERS_TTL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Change:
+    segment: Segment
+    contact: str
+    kind: Kind
+    reason: str
+
+
+@dataclass
+class Refresh:
+    """What a refresh changed, and the ids of the events to hand to the worker's matching."""
+
+    changes: list[Change] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+
+    def add(self, other: Refresh) -> None:
+        self.changes += other.changes
+        self.events += other.events
+
+
+def membership_event(kind: Kind, segment_key: str) -> str:
+    """The event name a membership change becomes (what segment triggers listen for)."""
+    return flow_membership_event(f"segment_{kind}", segment_key)
+
+
+async def _lock(db: Database, workspace: int) -> None:
+    """Serialise refreshes of one workspace (SQLite's write lock already does)."""
+    if not db.is_sqlite:
+        await db.execute("SELECT pg_advisory_xact_lock(7405, {})", workspace)
+
+
+async def refresh_contacts(
+    db: Database, defs: Definitions, keys: Sequence[str], segments: Sequence[Segment],
+    now: datetime, reason: str,
+) -> Refresh:
+    """Re-evaluate `segments` for the contacts `keys`; record and return the changes."""
+    result = Refresh()
+    if not segments or not keys:
+        return result
+    for begin in range(0, len(keys), CHUNK):
+        chunk = list(dict.fromkeys(keys[begin:begin + CHUNK]))
+        async with db.write():
+            await _lock(db, defs.workspace)
+            matched = await _evaluate(db, defs, chunk, segments, now)
+            current = await _members(db, [s.id for s in segments], chunk)
+            entered = [(s, k) for s in segments for k in chunk
+                       if k in matched and s.key in matched[k] and (s.id, k) not in current]
+            exited = [(s, k) for s in segments for k in chunk
+                      if (s.id, k) in current and s.key not in matched.get(k, set())]
+            result.add(await _apply(db, defs.workspace, entered, exited, now, reason))
+    return result
+
+
+async def _evaluate(db: Database, defs: Definitions, keys: list[str],
+                    segments: Sequence[Segment], now: datetime) -> dict[str, set[str]]:
+    """contact key -> keys of the given segments it matches (one query)."""
+    columns, params = [], []
+    for index, segment in enumerate(segments):
+        condition = defs.condition(segment.key, dialect(db), now)
+        columns.append(f"CASE WHEN ({condition.sql}) THEN 1 ELSE 0 END AS s{index}")
+        params += condition.params
+    marks = ", ".join("{}" for _ in keys)
+    rows = await db.fetch(
+        f"SELECT c.key AS contact_key, {', '.join(columns)} FROM contacts c "
+        f"WHERE c.workspace = {{}} AND c.key IN ({marks})",
+        *params, defs.workspace, *keys,
+    )
+    return {row["contact_key"]: {s.key for i, s in enumerate(segments) if row[f"s{i}"]}
+            for row in rows}
+
+
+async def _members(db: Database, segment_ids: list[int], keys: list[str]
+                   ) -> set[tuple[int, str]]:
+    seg_marks = ", ".join("{}" for _ in segment_ids)
+    key_marks = ", ".join("{}" for _ in keys)
+    rows = await db.fetch(
+        f"SELECT segment, contact FROM segment_members WHERE segment IN ({seg_marks}) "
+        f"AND contact IN ({key_marks})", *segment_ids, *keys,
+    )
+    return {(int(row["segment"]), row["contact"]) for row in rows}
+
+
+async def _apply(
+    db: Database, workspace: int, entered: list[tuple[Segment, str]],
+    exited: list[tuple[Segment, str]], now: datetime, reason: str,
+) -> Refresh:
+    changes: list[Change] = []
+    for segment, key in entered:
+        rows = await db.fetch(
+            "INSERT INTO segment_members (workspace, segment, contact, since, reason) "
+            "VALUES ({}, {}, {}, {}, {}) ON CONFLICT (segment, contact) DO NOTHING "
+            "RETURNING contact", workspace, segment.id, key, now, reason,
+        )
+        if rows:
+            changes.append(Change(segment, key, "entered", reason))
+    for segment, key in exited:
+        rows = await db.fetch(
+            "DELETE FROM segment_members WHERE segment = {} AND contact = {} RETURNING contact",
+            segment.id, key,
+        )
+        if rows:
+            changes.append(Change(segment, key, "exited", reason))
+    return Refresh(changes, await _record(db, workspace, changes, now))
+
+
+async def refresh_segment(
+    db: Database, defs: Definitions, segment: Segment, now: datetime, reason: str
+) -> Refresh:
+    """Re-evaluate one segment over every contact of the workspace, in bulk, in SQL."""
+    condition = defs.condition(segment.key, dialect(db), now)
+    async with db.write():
+        await _lock(db, defs.workspace)
+        exits = await db.fetch(
+            "DELETE FROM segment_members WHERE segment = {} AND contact NOT IN ("
+            f"SELECT c.key FROM contacts c WHERE c.workspace = {{}} AND ({condition.sql})"
+            ") RETURNING contact",
+            segment.id, defs.workspace, *condition.params,
+        )
+        entries = await db.fetch(
+            "INSERT INTO segment_members (workspace, segment, contact, since, reason) "
+            "SELECT c.workspace, {}, c.key, {}, {} FROM contacts c "
+            f"WHERE c.workspace = {{}} AND ({condition.sql}) "
+            "ON CONFLICT (segment, contact) DO NOTHING RETURNING contact",
+            segment.id, now, reason, defs.workspace, *condition.params,
+        )
+        changes = [Change(segment, row["contact"], "exited", reason) for row in exits]
+        changes += [Change(segment, row["contact"], "entered", reason) for row in entries]
+        events = await _record(db, defs.workspace, changes, now)
+    return Refresh(changes, events)
+
+
+async def _record(db: Database, workspace: int, changes: list[Change], now: datetime
+                  ) -> list[int]:
+    """History rows for the changes, and events for the ones a live flow listens for (their
+    ids are returned)."""
+    if not changes:
+        return []
+    event_ids: list[int] = []
+    listened = await listened_events(db, workspace)
+    for begin in range(0, len(changes), CHUNK):
+        part = changes[begin:begin + CHUNK]
+        ids = await _insert_changes(db, workspace, part, now)
+        events = [(change_id, change) for change_id, change in zip(ids, part, strict=True)
+                  if membership_event(change.kind, change.segment.key) in listened]
+        if events:
+            event_ids += await _insert_events(db, workspace, events, now)
+    return event_ids
+
+
+async def _insert_changes(db: Database, workspace: int, changes: list[Change],
+                          now: datetime) -> list[int]:
+    groups = ", ".join("({}, {}, {}, {}, {}, {})" for _ in changes)
+    args: list[Any] = []
+    for change in changes:
+        args += [workspace, change.segment.id, change.contact, change.kind, now, change.reason]
+    rows = await db.fetch(
+        f"INSERT INTO segment_changes (workspace, segment, contact, kind, at, reason) "
+        f"VALUES {groups} RETURNING id", *args,
+    )
+    # RETURNING gives rows in insertion order on both databases for a single VALUES insert.
+    return sorted(int(row["id"]) for row in rows)
+
+
+async def _insert_events(db: Database, workspace: int, events: list[tuple[int, Change]],
+                         now: datetime) -> list[int]:
+    groups = ", ".join("({}, {}, {}, {}, {}, {}, {})" for _ in events)
+    args: list[Any] = []
+    for change_id, change in events:
+        properties = {"segment": change.segment.key, "reason": change.reason}
+        args += [workspace, f"segment-change:{change_id}", change.contact,
+                 membership_event(change.kind, change.segment.key), now, now,
+                 msgspec.json.encode(properties).decode()]
+    rows = await db.fetch(
+        f"INSERT INTO events (workspace, key, contact, name, at, received_at, properties) "
+        f"VALUES {groups} ON CONFLICT DO NOTHING RETURNING id", *args,
+    )
+    return [int(row["id"]) for row in rows]
+
+
+_listeners: dict[tuple[int, int], tuple[float, frozenset[str]]] = {}
+
+
+async def listened_events(db: Database, workspace: int) -> frozenset[str]:
+    """Membership event names that live flows of the workspace have triggers for (cached for
+    a couple of seconds: a flow published meanwhile enrols current members by
+    `include_current`, not by these events)."""
+    cache_key = (id(db), workspace)
+    cached = _listeners.get(cache_key)
+    if cached is not None and time.monotonic() - cached[0] < LISTENERS_TTL_SECONDS:
+        return cached[1]
+    rows = await db.fetch(
+        "SELECT v.document FROM flow_versions v JOIN flows f ON f.id = v.flow "
+        "WHERE f.workspace = {} AND f.status = 'live' AND v.current = {}",
+        workspace, True,
+    )
+    names: set[str] = set()
+    for row in rows:
+        document = msgspec.json.decode(row["document"]) if isinstance(
+            row["document"], str | bytes) else row["document"]
+        names.update(_segment_listeners(document))
+    result = frozenset(names)
+    _listeners[cache_key] = (time.monotonic(), result)
+    return result
+
+
+def _segment_listeners(document: Any) -> Iterable[str]:
+    for node in document.get("nodes", []) if isinstance(document, dict) else []:
+        config = node.get("config") if isinstance(node, dict) else None
+        if node.get("type") != "trigger" or not isinstance(config, dict):
+            continue
+        on, key = config.get("on"), config.get("segment")
+        if on in ("segment_entered", "segment_exited") and isinstance(key, str):
+            yield membership_event("entered" if on == "segment_entered" else "exited", key)
+
