@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import gc
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -17,6 +17,7 @@ from backend.settings import load_settings
 from flows.compiler import Plan, compile_flow
 from flows.contacts import Event, InputError, decode_contact, decode_event
 from flows.jsonlogic import RuleError, compile_rule
+from flows.policy import DryRunPolicy, PolicyError, load_policy_file
 from flows.problems import FlowProblems
 from flows.simulator import SimulationError, report_to_json, segment_lookup, simulate
 from flows.timecalc import TimeError, add_duration, parse_duration, parse_instant
@@ -68,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--horizon", default="P30D", metavar="DURATION",
                      help="how far to simulate, an ISO 8601 duration (default P30D)")
     sim.add_argument("--seed", type=int, default=0, help="seed for split assignment")
+    sim.add_argument("--policy", type=Path, metavar="POLICY.json",
+                     help="delivery policy settings (and a 'suppressions' list) to gate sends")
     sim.set_defaults(handler=_simulate)
 
     flow = commands.add_parser("flow", help="work with flow documents")
@@ -107,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
     create_key = apikey_commands.add_parser("create", help="create a key (printed once)")
     create_key.add_argument("--name", required=True)
     create_key.set_defaults(handler=_run_async(_create_api_key))
+
+    contacts = commands.add_parser("contacts", help="manage contacts")
+    contacts_commands = contacts.add_subparsers(title="contacts commands", metavar="COMMAND")
+    import_contacts = contacts_commands.add_parser(
+        "import", help="upsert contacts from a CSV or JSON-lines file (docs/import.md)")
+    import_contacts.add_argument("file", type=Path, metavar="FILE")
+    import_contacts.add_argument("--format", choices=("csv", "jsonl"),
+                                 help="default: from the file name (.csv, .jsonl, .ndjson)")
+    import_contacts.set_defaults(handler=_run_async(_import_contacts))
     return parser
 
 
@@ -194,6 +206,45 @@ async def _import(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+async def _import_contacts(args: argparse.Namespace, db: Database) -> int:
+    """Print the import report on stdout; refused rows are also summed up on stderr."""
+    from backend.contact_import import ImportFileError, format_for_name
+    from backend.store.contacts import import_contacts
+    from backend.workspace import default_workspace
+
+    path: Path = args.file
+    fmt = args.format or format_for_name(path.name)
+    if fmt is None:
+        raise UserError(f"{path}: cannot tell the format from the name; add --format csv|jsonl")
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := handle.read(256 * 1024):
+                yield chunk
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+
+    with handle:
+        try:
+            report = await import_contacts(db, await default_workspace(db), chunks(), fmt)
+        except ImportFileError as exc:
+            raise UserError(f"{path}: {exc}") from None
+    sys.stdout.buffer.write(msgspec.json.encode(report.to_json()) + b"\n")
+    sys.stdout.flush()
+    summary = f"{path}: imported {report.created + report.updated} contacts " \
+              f"({report.created} created, {report.updated} updated)"
+    if report.refused:
+        summary += f"; refused {report.refused} rows (see \"errors\" in the report)"
+    print(summary, file=sys.stderr)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -278,6 +329,8 @@ def _run_simulation(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {"seed": args.seed}
     if segments is not None:
         kwargs["segments"] = segments
+    if args.policy is not None:
+        kwargs["policy"] = _policy(args.policy)
     report = simulate(plan, contacts, events, start_at, end_at, **kwargs)
     out = sys.stdout.buffer
     out.write(report_to_json(report))
@@ -301,6 +354,13 @@ def _segments(path: Path) -> dict[str, Any]:
         except (msgspec.ValidationError, msgspec.DecodeError, RuleError) as exc:
             raise UserError(f"{where}: {exc}") from None
     return rules
+
+
+def _policy(path: Path) -> DryRunPolicy:
+    try:
+        return load_policy_file(_read(path))
+    except PolicyError as exc:
+        raise UserError(f"{path}: {exc}") from None
 
 
 def _default_start(events: list[Event]) -> datetime:

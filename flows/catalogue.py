@@ -17,6 +17,7 @@ import msgspec
 
 from flows.jsonlogic import Rule, RuleError, compile_rule
 from flows.outcomes import Outcome, TriggerSpec
+from flows.policy import NO_FACTS, NO_POLICY, DeliveryFacts, Policy
 from flows.templating import Template, TemplateError, compile_template
 from flows.timecalc import Duration, TimeError, parse_duration, zone
 
@@ -42,6 +43,10 @@ class StepContext(msgspec.Struct, gc=False):
     chosen_channel: str | None
     seed: int
     segments: SegmentLookup = no_segments
+    # The delivery policy and what the shell knows for it (sends so far, suppressions). The
+    # defaults allow everything that has consent and an address.
+    policy: Policy = NO_POLICY
+    facts: DeliveryFacts = NO_FACTS
 
     def data(self) -> dict[str, Any]:
         """The variables rules and templates see."""

@@ -5,6 +5,10 @@ performs I/O: a send puts the run in `sending` and returns a `Deliver` effect; t
 (or, in a dry run, records) the message and reports back with `delivered`. Waits put the run in
 `waiting` with a wake-up time; the shell calls `wake` when the time comes, or `receive` when an
 event arrives.
+
+The delivery policy is applied by the send step itself (`flows.policy`): a refused send leaves by
+`failed` and yields a `Refused` effect, so the shell can keep a record of it; a deferred send
+(`Retry`) waits on its node, and `wake` steps that node again, running the gate again.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ import msgspec
 
 from flows.catalogue import SegmentLookup, StepContext, no_segments
 from flows.compiler import Plan
-from flows.outcomes import Await, Exit, Go, MessageDraft, Send, Sleep
+from flows.outcomes import Await, Exit, Go, MessageDraft, Retry, Send, Sleep
+from flows.policy import NO_FACTS, NO_POLICY, DeliveryFacts, Policy
 
 RunStatus = Literal["active", "waiting", "sending", "completed", "exited"]
 FINISHED: frozenset[str] = frozenset({"completed", "exited"})
+# The resume port of a run waiting on a deferred send: on waking, it steps the node again.
+AGAIN = "@again"
 
 
 class PathEntry(msgspec.Struct, omit_defaults=True, gc=False):
@@ -32,6 +39,7 @@ class PathEntry(msgspec.Struct, omit_defaults=True, gc=False):
     reasons: dict[str, str] | None = None  # channels skipped by a channel choice, and why
     reason: str | None = None  # why a send failed, or why the run exited
     left: datetime | None = None  # when the run left, if later than `at` (waits)
+    deferred: str | None = None  # why the delivery policy held a send back (the latest reason)
 
 
 class Run(msgspec.Struct, gc=False):
@@ -55,10 +63,13 @@ class Run(msgspec.Struct, gc=False):
 
 @dataclass(frozen=True, slots=True)
 class Environment:
-    """What the shell lends the steps: the split seed and segment membership."""
+    """What the shell lends the steps: the split seed, segment membership, and the delivery
+    policy with the facts it needs (sends so far, suppressions)."""
 
     seed: int = 0
     segments: SegmentLookup = no_segments
+    policy: Policy = NO_POLICY
+    facts: DeliveryFacts = NO_FACTS
 
 
 class Deliver(msgspec.Struct, gc=False):
@@ -75,12 +86,28 @@ class Deliver(msgspec.Struct, gc=False):
         return f"{self.run_id}:{self.node}:{self.step}"
 
 
+class Refused(msgspec.Struct, gc=False):
+    """The delivery policy refused this message; the run went on by `failed`. A shell keeps a
+    record of it (a message with status `refused` and `reason`) under `key`."""
+
+    run_id: str
+    node: str
+    step: int
+    at: datetime
+    message: MessageDraft
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.node}:{self.step}"
+
+
 class SetAttributes(msgspec.Struct, gc=False):
     contact_id: str
     values: dict[str, Any]
 
 
-Effect = Deliver | SetAttributes
+Effect = Deliver | Refused | SetAttributes
 
 
 def start(
@@ -103,21 +130,28 @@ def start(
 
 
 def advance(
-    plan: Plan, run: Run, contact: dict[str, Any], now: datetime, env: Environment
+    plan: Plan, run: Run, contact: dict[str, Any], now: datetime, env: Environment,
+    *, again: bool = False,
 ) -> list[Effect]:
-    """Step an active run through nodes until it waits, sends or ends."""
+    """Step an active run through nodes until it waits, sends or ends. With `again`, the run's
+    current node was entered before (its path entry is the last one) and is stepped again."""
     effects: list[Effect] = []
     nodes = plan.nodes
     path = run.path
     # One context for the whole call: steps only read it, and only these fields change.
     ctx = StepContext(
         run.node, contact, run.event, run.vars, now, plan.timezone,
-        run.chosen_channel, env.seed, env.segments,
+        run.chosen_channel, env.seed, env.segments, env.policy, env.facts,
     )
+    again = again and bool(path) and path[-1].node == run.node
     while run.status == "active":
         node = nodes[run.node]
-        entry = PathEntry(node.id, now)
-        path.append(entry)
+        if again:
+            entry = path[-1]
+            again = False
+        else:
+            entry = PathEntry(node.id, now)
+            path.append(entry)
         ctx.node_id = node.id
         ctx.chosen_channel = run.chosen_channel
         outcome = node.program.step(ctx)
@@ -132,8 +166,13 @@ def advance(
                 # A new dict, not an update in place: the caller's profile stays untouched.
                 contact["attributes"] = {**contact.get("attributes", {}), **outcome.set_attributes}
                 effects.append(SetAttributes(run.contact_id, outcome.set_attributes))
+            if outcome.refused is not None:
+                effects.append(Refused(run.id, node.id, run.step, now, outcome.refused,
+                                       outcome.reason or "refused"))
             # Leaving by a port (inlined from _leave: this is the hottest line of a dry run).
             entry.port = outcome.port
+            if entry.at != now:  # a node stepped again after a deferral
+                entry.left = now
             run.step += 1
             target = node.next.get(outcome.port)
             if target is None:
@@ -156,6 +195,14 @@ def advance(
             run.status = "sending"
             run.pending = outcome.message
             effects.append(Deliver(run.id, node.id, run.step, now, outcome.message))
+        elif type(outcome) is Retry:
+            if outcome.until <= now:  # pragma: no cover - a node kind broke the contract
+                raise ValueError(f"node {node.id!r} deferred to {outcome.until}, not later")
+            entry.deferred = outcome.reason
+            run.step += 1  # a move like any other: the live runtime's compare-and-set sees it
+            run.status = "waiting"
+            run.wake_at = outcome.until
+            run.resume_port = AGAIN
         elif type(outcome) is Exit:
             run.status = "exited"
             run.exit_reason = outcome.reason
@@ -168,11 +215,14 @@ def advance(
 def wake(
     plan: Plan, run: Run, contact: dict[str, Any], now: datetime, env: Environment
 ) -> list[Effect]:
-    """The run's wake-up time has come: leave the wait (by `timeout` for an event wait)."""
+    """The run's wake-up time has come: leave the wait (by `timeout` for an event wait), or
+    step a deferred send again."""
     if run.status != "waiting" or run.wake_at is None or run.wake_at > now:
         return []
     port = run.resume_port or "next"
     _clear_wait(run)
+    if port == AGAIN:
+        return advance(plan, run, contact, now, env, again=True)
     _leave(plan, run, port, now)
     return advance(plan, run, contact, now, env)
 
@@ -195,7 +245,7 @@ def receive(
     if node.program.filters:
         ctx = StepContext(
             node.id, contact, event, run.vars, now, plan.timezone,
-            run.chosen_channel, env.seed, env.segments,
+            run.chosen_channel, env.seed, env.segments, env.policy, env.facts,
         )
         if not node.program.accepts(ctx):
             return None

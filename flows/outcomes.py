@@ -12,6 +12,13 @@ from typing import Any
 import msgspec
 
 
+class MessageDraft(msgspec.Struct, gc=False):
+    channel: str
+    to: str
+    content: dict[str, str]
+    topic: str | None = None
+
+
 class Go(msgspec.Struct, gc=False):
     """Leave by `port` now."""
 
@@ -21,6 +28,9 @@ class Go(msgspec.Struct, gc=False):
     reason: str | None = None
     chosen_channel: str | None = None
     set_attributes: dict[str, Any] | None = None
+    # A send the delivery policy refused: the message it would have been (`to` may be empty),
+    # so the shell can keep a record of it (status `refused`, with `reason`).
+    refused: MessageDraft | None = None
 
 
 class Sleep(msgspec.Struct, gc=False):
@@ -41,24 +51,25 @@ class Await(msgspec.Struct, gc=False):
     until: datetime
 
 
-class MessageDraft(msgspec.Struct, gc=False):
-    channel: str
-    to: str
-    content: dict[str, str]
-    topic: str | None = None
-
-
 class Send(msgspec.Struct, gc=False):
     """Hand `message` to the channel; the run leaves by `sent`, or by `failed` with the reason."""
 
     message: MessageDraft
 
 
+class Retry(msgspec.Struct, gc=False):
+    """Step this node again at `until` (the delivery policy deferred a send: `reason` is
+    `quiet_hours` or `capped`). The run waits on the node meanwhile."""
+
+    until: datetime
+    reason: str
+
+
 class Exit(msgspec.Struct, gc=False):
     reason: str | None = None
 
 
-Outcome = Go | Sleep | Await | Send | Exit
+Outcome = Go | Sleep | Await | Send | Retry | Exit
 
 
 class TriggerSpec(msgspec.Struct, frozen=True):

@@ -3,6 +3,11 @@
 Contacts never affect one another in v1, so each contact is simulated on its own timeline: its
 scripted events in time order, interleaved with its runs' wake-ups. That keeps the simulation
 linear in contacts and fully deterministic.
+
+Given a delivery policy (settings and a suppression list), a dry run gates every send as the
+live runtime does, with the facts of the simulation itself: the messages it has sent to the
+contact so far, across its runs. Each run then lists the sends the policy refused (`refused`);
+deferred sends show in the path (`deferred`, and `left` when the send finally went).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from flows.interpreter import (
     Effect,
     Environment,
     PathEntry,
+    Refused,
     Run,
     advance,
     delivered,
@@ -29,6 +35,7 @@ from flows.interpreter import (
     start,
     wake,
 )
+from flows.policy import NO_FACTS, DryRunPolicy, RecordedFacts
 
 
 class NodeCount(msgspec.Struct, gc=False):
@@ -45,6 +52,17 @@ class Message(msgspec.Struct, omit_defaults=True, gc=False):
     topic: str | None = None
 
 
+class RefusedMessage(msgspec.Struct, omit_defaults=True, gc=False):
+    """A send the delivery policy refused (only in dry runs given a policy)."""
+
+    node: str
+    channel: str
+    at: datetime
+    reason: str
+    to: str | None = None  # absent when the contact has no address on the channel
+    topic: str | None = None
+
+
 class RunReport(msgspec.Struct, omit_defaults=True, gc=False):
     contact: str
     status: str
@@ -53,6 +71,7 @@ class RunReport(msgspec.Struct, omit_defaults=True, gc=False):
     reason: str | None = None  # why the run exited
     waiting_until: datetime | None = None
     awaiting: str | None = None
+    refused: list[RefusedMessage] | None = None
 
 
 class Report(msgspec.Struct):
@@ -74,9 +93,17 @@ def simulate(
     *,
     seed: int = 0,
     segments: SegmentLookup = no_segments,
+    policy: DryRunPolicy | None = None,
 ) -> Report:
-    """Run `plan` for every contact from `start_at` to `end_at` and report what would happen."""
-    env = Environment(seed=seed, segments=segments)
+    """Run `plan` for every contact from `start_at` to `end_at` and report what would happen.
+
+    Without `policy`, sends are gated by consent and addresses only, and runs list no refusals
+    (the report of a workspace without policy settings)."""
+    if policy is None:
+        env = Environment(seed=seed, segments=segments)
+    else:
+        env = Environment(seed=seed, segments=segments, policy=policy.policy,
+                          facts=RecordedFacts(policy.suppressions))
     by_contact = _events_by_contact(events, start_at)
     reports: list[RunReport] = []
     known: set[str] = set()
@@ -131,6 +158,12 @@ class _Timeline:
         self.end_at = end_at
         self.runs: list[Run] = []
         self.messages: dict[str, list[Message]] = {}
+        self.refused: dict[str, list[RefusedMessage]] | None = (
+            None if env.facts is NO_FACTS else {}
+        )
+        # Sends are recorded for caps (only when there are caps: nothing else reads them).
+        self.facts = env.facts if isinstance(env.facts, RecordedFacts) else None
+        self.record_sends = self.facts is not None and env.policy.counts_sends
 
     def run(self, reports: list[RunReport]) -> None:
         self._enrol_at_start()
@@ -163,6 +196,7 @@ class _Timeline:
                 reason=run.exit_reason,
                 waiting_until=run.wake_at if waiting else None,
                 awaiting=run.awaiting if waiting else None,
+                refused=self.refused.get(run.id) if self.refused is not None else None,
             ))
 
     def _enrol_at_start(self) -> None:
@@ -243,7 +277,16 @@ class _Timeline:
                     self.messages.setdefault(run.id, []).append(Message(
                         effect.node, draft.channel, draft.to, effect.at, draft.content, draft.topic
                     ))
+                    if self.record_sends and not self.env.policy.is_transactional(draft.topic):
+                        assert self.facts is not None
+                        self.facts.record(run.contact_id, draft.channel, effect.at)
                     more.extend(delivered(self.plan, run, self.contact, now, self.env))
+                elif type(effect) is Refused and self.refused is not None:
+                    draft = effect.message
+                    self.refused.setdefault(run.id, []).append(RefusedMessage(
+                        effect.node, draft.channel, effect.at, effect.reason, draft.to or None,
+                        draft.topic,
+                    ))
             effects = more
 
 

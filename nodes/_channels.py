@@ -1,43 +1,22 @@
-"""Channel facts shared by the channel choice and send kinds: addresses and consent."""
+"""Channel facts shared by the channel choice and send kinds: addresses and consent.
+
+The rules themselves live in `flows.policy` (the delivery policy's gate needs them too); this
+module names them for the node kinds.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-Channel = Literal["email", "sms", "push", "voice", "chat"]
-CHANNELS: tuple[str, ...] = ("email", "sms", "push", "voice", "chat")
+from flows.policy import CHANNELS, Channel, address_for, blocked
 
-
-def address_for(contact: dict[str, Any], channel: str) -> str | None:
-    """Where a message on `channel` goes for this contact, or None when there is nowhere."""
-    if channel == "email":
-        value = contact.get("email")
-    elif channel in ("sms", "voice"):
-        value = contact.get("phone")
-    elif channel == "push":
-        tokens = contact.get("push_tokens")
-        # The first usable token: the most recently registered device comes first.
-        value = next((t for t in tokens if t), None) if isinstance(tokens, list) else None
-    elif channel == "chat":
-        apps = contact.get("chat")
-        if isinstance(apps, dict):
-            # The first app listed is the contact's main chat app: "whatsapp:+39340...".
-            for app, handle in apps.items():
-                if isinstance(handle, str) and handle:
-                    return f"{app}:{handle}"
-        value = None
-    else:
-        value = None
-    return value if isinstance(value, str) and value else None
+__all__ = ["CHANNELS", "Channel", "address_for", "reach", "unreachable_reason"]
 
 
 def reach(contact: dict[str, Any], channel: str) -> tuple[str | None, str | None]:
     """(address, None) when `channel` can be used for this contact, else (None, reason)."""
-    consent = contact.get("consent")
-    if consent and consent.get(channel) == "opted_out":
-        return None, "opted_out"
-    to = address_for(contact, channel)
-    return (to, None) if to is not None else (None, "no_address")
+    reason = blocked(contact, channel, None)
+    return (address_for(contact, channel), None) if reason is None else (None, reason)
 
 
 def unreachable_reason(contact: dict[str, Any], channel: str) -> str | None:
@@ -46,9 +25,4 @@ def unreachable_reason(contact: dict[str, Any], channel: str) -> str | None:
     An opt-out is reported before a missing address: it is the answer that matters to the
     marketer, and it stays true when an address is added later.
     """
-    consent = contact.get("consent")
-    if isinstance(consent, dict) and consent.get(channel) == "opted_out":
-        return "opted_out"
-    if address_for(contact, channel) is None:
-        return "no_address"
-    return None
+    return blocked(contact, channel, None)

@@ -1,4 +1,9 @@
-"""Channel choice: picks the contact's preferred reachable channel among candidates."""
+"""Channel choice: picks the contact's preferred reachable channel among candidates.
+
+A channel is skipped for the lasting reasons the delivery policy would refuse a send on it:
+consent, no address, an opt-out of the node's topic on that channel, a suppressed address.
+Caps and quiet hours pass with time, so they never steer the choice (the send waits or fails).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import msgspec
 
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
 from flows.outcomes import Go, Outcome
-from nodes._channels import Channel, unreachable_reason
+from flows.policy import blocked
+from nodes._channels import Channel
 
 
 class ChannelChoiceConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -40,7 +46,7 @@ class ChannelChoiceProgram(Program):
                 order = self.orders.get(preferences.get(self.topic), order)
         reasons: dict[str, str] = {}
         for channel in order:
-            reason = unreachable_reason(ctx.contact, channel)
+            reason = blocked(ctx.contact, channel, self.topic, ctx.facts)
             if reason is None:
                 return Go(channel, reasons=reasons or None, chosen_channel=channel)
             reasons[channel] = reason

@@ -1,4 +1,10 @@
-"""Send: renders a message for the channel and hands it over; `failed` says why it could not."""
+"""Send: renders a message for the channel and hands it over; `failed` says why it could not.
+
+Every send passes the delivery policy's gate first (`flows.policy.decide`): a refusal leaves by
+`failed` with the reason and carries the message it would have been (the shell records it as
+`refused`); a deferral (quiet hours, or a cap with `when_capped: "wait"`) waits on the node and
+runs the gate again when the time comes.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
-from flows.outcomes import Go, MessageDraft, Outcome, Send
+from flows.outcomes import Go, MessageDraft, Outcome, Retry, Send
+from flows.policy import Defer, Refuse, WhenCapped, decide
 from flows.templating import Template, TemplateError
-from nodes._channels import CHANNELS, Channel, reach
+from nodes._channels import CHANNELS, Channel
 
 
 class EmailContent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -51,6 +58,11 @@ class SendConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     ]
     content: Annotated[Content, msgspec.Meta(title="Message, per channel")]
     topic: Annotated[str | None, msgspec.Meta(title="Topic")] = None
+    when_capped: Annotated[WhenCapped, msgspec.Meta(
+        title="When a frequency cap is reached",
+        description="'fail': leave by 'failed' (reason 'capped'); 'wait': send once the cap "
+        "frees up",
+    )] = "fail"
 
 
 # Rendered fields per channel: compiled templates, in a fixed order.
@@ -58,10 +70,12 @@ Templates = dict[str, dict[str, Template]]
 
 
 class SendProgram(Program):
-    def __init__(self, channel: str, topic: str | None, templates: Templates) -> None:
+    def __init__(self, channel: str, topic: str | None, templates: Templates,
+                 when_capped: WhenCapped = "fail") -> None:
         self.channel = channel
         self.topic = topic
         self.templates = templates
+        self.when_capped: WhenCapped = when_capped
 
     def step(self, ctx: StepContext) -> Outcome:
         channel = ctx.chosen_channel if self.channel == "chosen" else self.channel
@@ -70,15 +84,20 @@ class SendProgram(Program):
         fields = self.templates.get(channel)
         if fields is None:
             return Go("failed", reason="no_content")
-        to, reason = reach(ctx.contact, channel)
-        if to is None:
-            return Go("failed", reason=reason)
+        decision = decide(ctx.policy, ctx.facts, ctx.contact, channel, self.topic, ctx.now,
+                          ctx.timezone, self.when_capped)
+        if isinstance(decision, Refuse):
+            # Nothing is rendered: the record says where and why the message did not go.
+            return Go("failed", reason=decision.reason,
+                      refused=MessageDraft(channel, decision.to or "", {}, self.topic))
+        if isinstance(decision, Defer):
+            return Retry(decision.until, decision.reason)
         data = ctx.data()
         try:
             content = {name: template.render(data) for name, template in fields.items()}
         except TemplateError:
             return Go("failed", reason="render_error")
-        return Send(MessageDraft(channel, to, content, self.topic))
+        return Send(MessageDraft(channel, decision.to, content, self.topic))
 
 
 def build(config: SendConfig, check: ConfigCheck) -> SendProgram:
@@ -100,14 +119,15 @@ def build(config: SendConfig, check: ConfigCheck) -> SendProgram:
         check.problem(f"write the {config.channel} message: content.{config.channel} is missing.")
     if config.channel == "chosen" and not templates:
         check.problem("write a message for at least one channel in 'content'.")
-    return SendProgram(config.channel, config.topic, templates)
+    return SendProgram(config.channel, config.topic, templates, config.when_capped)
 
 
 KIND = NodeKind(
     type="send",
     label="Send",
     description="Sends a message on a channel, or on the channel picked by the last Channel "
-    "choice. Leaves by 'failed' (with the reason) when the contact cannot get it.",
+    "choice, if the delivery policy allows it. Leaves by 'failed' (with the reason) when the "
+    "contact cannot get it; waits through quiet hours.",
     config=SendConfig,
     ports=lambda config: ("sent", "failed"),
     build=build,

@@ -30,6 +30,12 @@ ALL_CONTENT: dict[str, Any] = {
 }
 
 
+def refused(reason: str, channel: str, to: str, topic: str | None = None) -> Go:
+    """A refusal: leaves by `failed` with the reason, carrying the message it would have been
+    (not rendered; `to` empty when there is no address) for the shell's record."""
+    return Go("failed", reason=reason, refused=MessageDraft(channel, to, {}, topic))
+
+
 def send_config(channel: str = "chosen", content: dict[str, Any] | None = None,
                 **extra: Any) -> dict[str, Any]:
     return {"channel": channel, "content": ALL_CONTENT if content is None else content, **extra}
@@ -155,7 +161,9 @@ def test_failed_no_content_for_the_chosen_channel(build_node, make_ctx):
 def test_failed_opted_out(build_node, make_ctx, channel):
     program = build_node(KIND, send_config(channel))
     contact = {**BILL, "consent": {channel: "opted_out"}}
-    assert program.step(make_ctx(contact)) == Go("failed", reason="opted_out")
+    to = {"email": "bill@example.com", "sms": "+393401234567", "push": "tok-1",
+          "voice": "+393401234567", "chat": "whatsapp:+393401234567"}[channel]
+    assert program.step(make_ctx(contact)) == refused("opted_out", channel, to)
 
 
 def test_voice_consent_is_its_own(build_node, make_ctx):
@@ -173,20 +181,20 @@ def test_voice_consent_is_its_own(build_node, make_ctx):
 def test_failed_no_address(build_node, make_ctx, channel, drop):
     program = build_node(KIND, send_config(channel))
     contact = {k: v for k, v in BILL.items() if k != drop}
-    assert program.step(make_ctx(contact)) == Go("failed", reason="no_address")
+    assert program.step(make_ctx(contact)) == refused("no_address", channel, "")
 
 
 def test_opt_out_is_reported_before_no_address(build_node, make_ctx):
     program = build_node(KIND, send_config("sms"))
     contact = {"id": "c", "consent": {"sms": "opted_out"}}
-    assert program.step(make_ctx(contact)) == Go("failed", reason="opted_out")
+    assert program.step(make_ctx(contact)) == refused("opted_out", "sms", "")
 
 
 def test_failed_opted_out_with_chosen_channel(build_node, make_ctx):
     program = build_node(KIND, send_config("chosen"))
     contact = {**BILL, "consent": {"email": "opted_out"}}
-    assert program.step(make_ctx(contact, chosen_channel="email")) == Go(
-        "failed", reason="opted_out"
+    assert program.step(make_ctx(contact, chosen_channel="email")) == refused(
+        "opted_out", "email", "bill@example.com"
     )
 
 
