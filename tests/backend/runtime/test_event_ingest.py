@@ -1,0 +1,53 @@
+"""Group commit of events: concurrent callers share one transaction and one `events` job."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from backend.db import Database
+from backend.runtime import store
+from backend.runtime.ingest import EventIngest
+from backend.runtime.queue import RecordingQueue
+from flows.contacts import Event
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+async def test_concurrent_callers_share_a_transaction_and_a_job(database: Database) -> None:
+    db = database
+    ws = int((await db.fetch("INSERT INTO workspaces (name, created_at) VALUES ({}, {}) "
+                             "RETURNING id", "test", T0))[0]["id"])
+    queue = RecordingQueue()
+    ingest = EventIngest(db, queue)
+    transactions = 0
+    real_insert = store.insert_events
+
+    async def counting_insert(db: Database, rows: list[list[object]]) -> object:
+        nonlocal transactions
+        transactions += 1
+        return await real_insert(db, rows)
+
+    store.insert_events = counting_insert  # type: ignore[assignment]
+    try:
+        answers = await asyncio.gather(*(
+            ingest.ingest(ws, [Event(f"c-{n % 5}", "clicked", f"own-{n}", T0),
+                               Event("c-0", "clicked", "shared", T0)], T0)
+            for n in range(50)))
+    finally:
+        store.insert_events = real_insert  # type: ignore[assignment]
+    assert sorted(answers) == [1] * 49 + [2]  # the repeated id is new for one caller only
+    assert transactions == 1  # everyone arrived before the first commit: one transaction
+    jobs = queue.take()
+    assert [job.job for job in jobs] == ["events"]
+    stored = await db.fetch("SELECT id, key, received_at FROM events ORDER BY id")
+    assert jobs[0].args[0] == [int(r["id"]) for r in stored]
+    assert len(stored) == 51
+
+    # A caller arriving while a commit runs goes into the next one, not a later one each.
+    first = asyncio.create_task(ingest.ingest(ws, [Event("c-1", "x", "a1", T0)], T0))
+    await asyncio.sleep(0)
+    rest = await asyncio.gather(*(ingest.ingest(ws, [Event("c-1", "x", f"b{n}", T0)], T0)
+                                  for n in range(20)))
+    assert await first == 1 and rest == [1] * 20
+    assert len(queue.take()) <= 2

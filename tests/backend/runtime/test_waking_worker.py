@@ -1,0 +1,70 @@
+"""The worker is woken by the queue: a job starts at once, not at the next poll."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from arq.connections import RedisSettings
+from arq.worker import func
+from redis.asyncio import Redis
+
+from backend.runtime.queue import ArqQueue, queue_name, wake_channel
+from backend.runtime.waking import WakingWorker
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    prefix = f"cftest-wake-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = Redis.from_url(REDIS)
+    try:
+        for pattern in (f"{prefix}:*", f"arq:*:{prefix}:*"):
+            keys = [key async for key in client.scan_iter(match=pattern)]
+            if keys:
+                await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def test_a_queued_job_starts_at_once_and_a_deferred_one_on_time(prefix: str) -> None:
+    started: dict[str, float] = {}
+
+    async def job(ctx: dict[str, Any], name: str) -> None:
+        started[name] = time.monotonic()
+
+    # Polling alone would take up to 5 s: only the wake-up can make these figures.
+    worker = WakingWorker(
+        wake_channel(prefix), functions=[func(job, name="job")],
+        redis_settings=RedisSettings.from_dsn(REDIS), queue_name=queue_name(prefix),
+        handle_signals=False, keep_result=0, idle_poll=5.0,
+    )
+    queue = ArqQueue(REDIS, prefix)
+    running = asyncio.create_task(worker.async_run())
+    try:
+        await asyncio.sleep(0.3)  # subscribed and idle
+        for name in ("first", "second"):
+            sent = time.monotonic()
+            await queue.enqueue("job", name)
+            while name not in started:
+                await asyncio.sleep(0.002)
+                assert time.monotonic() - sent < 1, f"job {name} did not start within 1 s"
+            assert started[name] - sent < 0.25
+            await asyncio.sleep(0.2)
+        sent = time.monotonic()
+        await queue.enqueue("job", "later", defer_until=datetime.now(UTC) + timedelta(seconds=0.3))
+        while "later" not in started:
+            await asyncio.sleep(0.005)
+            assert time.monotonic() - sent < 2
+        assert 0.25 < started["later"] - sent < 0.6  # at its time, not at the 5 s poll
+    finally:
+        running.cancel()
+        await queue.close()
+        await worker.close()
