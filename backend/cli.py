@@ -259,9 +259,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from backend.runtime.worker import run_worker
+    from backend.runtime.worker import serve
 
-    asyncio.run(run_worker(load_settings()))
+    serve(load_settings())
     return 0
 
 
