@@ -89,10 +89,10 @@ def topic_key(channel: str, topic: str) -> str:
 
 
 class Cap(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    day: Annotated[int | None, msgspec.Meta(
-        ge=1, description="At most this many messages in any 24 hours")] = None
-    week: Annotated[int | None, msgspec.Meta(
-        ge=1, description="At most this many messages in any 7 days")] = None
+    day: Annotated[int, msgspec.Meta(
+        ge=1, description="At most this many messages in any 24 hours")] | None = None
+    week: Annotated[int, msgspec.Meta(
+        ge=1, description="At most this many messages in any 7 days")] | None = None
 
 
 class QuietHours(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -202,15 +202,25 @@ def compile_policy(settings: PolicySettings) -> Policy:
     return Policy(settings, caps, frozenset(settings.transactional_topics), quiet)
 
 
-def parse_settings(data: Any, where: str = "policy") -> PolicySettings:
+def parse_settings(data: Any) -> PolicySettings:
     """Settings from JSON data, strictly: unknown keys and bad values are PolicyError."""
+    caps = data.get("caps") if isinstance(data, dict) else None
+    if isinstance(caps, dict):
+        for channel in caps:
+            if channel not in CHANNELS:
+                raise PolicyError(f"caps: {channel!r} is not a channel; caps are set per "
+                                  f"channel: {', '.join(CHANNELS)}.")
+            try:  # one channel at a time, so the message can name it
+                msgspec.convert(caps[channel], Cap)
+            except msgspec.ValidationError as exc:
+                raise PolicyError(f"caps.{channel}: {_phrase(exc)}") from None
     try:
         settings = msgspec.convert(data, PolicySettings)
     except msgspec.ValidationError as exc:
-        raise PolicyError(f"{where}: {_phrase(exc)}") from None
+        raise PolicyError(_phrase(exc)) from None
     problems = settings_problems(settings)
     if problems:
-        raise PolicyError(f"{where}: {' '.join(problems)}")
+        raise PolicyError(" ".join(problems))
     return settings
 
 
@@ -351,8 +361,26 @@ def decide(
     if quiet is not None:
         tz = _contact_zone(contact, quiet.zone or fallback_zone)
         if quiet.contains(now.astimezone(tz).time()):
-            return Defer(next_time_of_day(now, quiet.end_text, None, tz), "quiet_hours")
+            return Defer(_window_opens(now, quiet, tz), "quiet_hours")
     return Allow(to)
+
+
+_MINUTE = timedelta(minutes=1)
+
+
+def _window_opens(now: datetime, quiet: _CompiledQuiet, tz: ZoneInfo) -> datetime:
+    """The first moment after `now` when the local clock shows `end` or later (UTC)."""
+    at = next_time_of_day(now, quiet.end_text, None, tz)
+    local = at.astimezone(tz)
+    if local.time() != quiet.end:
+        # `end` fell into a spring-forward gap, so `at` is shifted forward by the gap; the
+        # window opened when the clocks jumped past `end`: walk back to that minute (rare).
+        skipped = datetime.combine(local.date(), quiet.end)
+        while (at - _MINUTE) > now and (
+            (at - _MINUTE).astimezone(tz).replace(tzinfo=None) >= skipped
+        ):
+            at -= _MINUTE
+    return at
 
 
 def _cap_frees_at(cap: _CompiledCap, times: Sequence[datetime], now: datetime
@@ -419,7 +447,7 @@ def load_policy_file(data: bytes | str) -> DryRunPolicy:
     for entry in suppressions:
         if not entry.address.strip():
             raise PolicyError(f"suppressions: an address on {entry.channel} is empty")
-    settings = parse_settings(raw, "policy")
+    settings = parse_settings(raw)
     return DryRunPolicy(compile_policy(settings),
                         tuple((s.channel, s.address) for s in suppressions))
 
@@ -428,4 +456,4 @@ def _phrase(exc: msgspec.ValidationError) -> str:
     text, _, where = str(exc).partition(" - at ")
     text = text.replace("`", "'")
     location = where.strip("`").removeprefix("$").lstrip(".")
-    return f"{text} (at {location})" if location else text
+    return f"{text} (at {location})." if location else f"{text}."

@@ -213,3 +213,46 @@ def test_step_does_not_change_the_contact(build_node, make_ctx):
     snapshot = msgspec.json.encode(contact)
     program.step(make_ctx(contact))
     assert msgspec.json.encode(contact) == snapshot
+
+
+# --- what the delivery policy blocks for good --------------------------------------------------
+
+
+def test_skips_a_channel_whose_topic_the_contact_left(build_node, make_ctx):
+    program = build_node(KIND, {"channels": ["email", "sms"], "topic": "newsletter"})
+    contact = reachable(consent={"email:newsletter": "opted_out"})
+    assert program.step(make_ctx(contact)) == Go(
+        "sms", reasons={"email": "topic_opt_out"}, chosen_channel="sms")
+    # Another topic (or no topic) may still use email.
+    other = build_node(KIND, {"channels": ["email", "sms"], "topic": "receipts"})
+    assert other.step(make_ctx(contact)).port == "email"
+
+
+def test_a_preferred_channel_left_for_the_topic_is_skipped(build_node, make_ctx):
+    program = build_node(KIND, {"channels": ["sms", "email"], "topic": "newsletter"})
+    contact = reachable(preferences={"newsletter": "email"},
+                        consent={"email:newsletter": "opted_out"})
+    assert program.step(make_ctx(contact)) == Go(
+        "sms", reasons={"email": "topic_opt_out"}, chosen_channel="sms")
+
+
+def test_skips_a_suppressed_address(build_node, make_ctx):
+    from flows.policy import RecordedFacts
+
+    program = build_node(KIND, {"channels": ["email", "push"]})
+    ctx = make_ctx(EVERYWHERE)
+    ctx.facts = RecordedFacts([("email", "bill@example.com")])
+    assert program.step(ctx) == Go("push", reasons={"email": "suppressed"}, chosen_channel="push")
+
+
+def test_caps_and_quiet_hours_never_steer_the_choice(build_node, make_ctx):
+    from flows.policy import RecordedFacts, compile_policy, parse_settings
+
+    program = build_node(KIND, {"channels": ["email", "sms"]})
+    ctx = make_ctx(EVERYWHERE)
+    ctx.policy = compile_policy(parse_settings({
+        "caps": {"email": {"day": 1}}, "quiet_hours": {"start": "00:00", "end": "23:59"}}))
+    facts = RecordedFacts()
+    facts.record("c-1", "email", ctx.now)
+    ctx.facts = facts
+    assert program.step(ctx) == Go("email", chosen_channel="email")

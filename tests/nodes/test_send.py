@@ -3,13 +3,17 @@ by `failed` with the reason."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
 
-from flows.outcomes import Go, MessageDraft, Send
+from flows.outcomes import Go, MessageDraft, Retry, Send
+from flows.policy import RecordedFacts, compile_policy, parse_settings
 from nodes.send import KIND
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # make_ctx's default time
 
 BILL: dict[str, Any] = {
     "id": "c-1",
@@ -295,3 +299,79 @@ def test_python_errors_while_rendering_fail_with_render_error(build_node, make_c
     # Python errors raised inside Jinja (not jinja2.TemplateError) must not escape the step.
     program = build_node(KIND, send_config("sms", {"sms": {"text": text}}))
     assert program.step(make_ctx(BILL, vars={"count": 0})) == Go("failed", reason="render_error")
+
+
+# --- the delivery policy's gate ----------------------------------------------------------------
+
+
+def gated(make_ctx, contact: dict[str, Any], rules: dict[str, Any] | None = None,
+          facts: Any = None, **kwargs: Any) -> Any:
+    ctx = make_ctx(contact, **kwargs)
+    if rules is not None:
+        ctx.policy = compile_policy(parse_settings(rules))
+    if facts is not None:
+        ctx.facts = facts
+    return ctx
+
+
+def test_when_capped_defaults_to_fail_and_is_left_out_of_exports():
+    config = msgspec.convert(send_config("sms"), KIND.config)
+    assert config.when_capped == "fail"
+    assert "when_capped" not in msgspec.to_builtins(config)
+    schema = KIND.json_schema()
+    fields = schema["$defs"]["SendConfig"]["properties"]
+    assert fields["when_capped"]["enum"] == ["fail", "wait"]
+
+
+def test_refused_topic_opt_out_carries_the_topic(build_node, make_ctx):
+    program = build_node(KIND, send_config("email", topic="newsletter"))
+    contact = {**BILL, "consent": {"email:newsletter": "opted_out"}}
+    assert program.step(make_ctx(contact)) == refused(
+        "topic_opt_out", "email", "bill@example.com", "newsletter")
+    # Another topic still goes by email.
+    other = build_node(KIND, send_config("email", topic="receipts"))
+    assert isinstance(other.step(make_ctx(contact)), Send)
+
+
+def test_refused_suppressed(build_node, make_ctx):
+    program = build_node(KIND, send_config("email"))
+    ctx = gated(make_ctx, BILL, facts=RecordedFacts([("email", "Bill@Example.com")]))
+    assert program.step(ctx) == refused("suppressed", "email", "bill@example.com")
+
+
+CAPPED_RULES = {"caps": {"sms": {"day": 1}}, "transactional_topics": ["otp"]}
+
+
+def test_capped_fails_by_default(build_node, make_ctx):
+    program = build_node(KIND, send_config("sms", topic="promos"))
+    facts = RecordedFacts()
+    facts.record("c-1", "sms", NOW - timedelta(hours=2))
+    ctx = gated(make_ctx, BILL, CAPPED_RULES, facts, now=NOW)
+    assert program.step(ctx) == refused("capped", "sms", "+393401234567", "promos")
+
+
+def test_capped_waits_until_the_cap_frees_up(build_node, make_ctx):
+    program = build_node(KIND, send_config("sms", topic="promos", when_capped="wait"))
+    facts = RecordedFacts()
+    facts.record("c-1", "sms", NOW - timedelta(hours=2))
+    ctx = gated(make_ctx, BILL, CAPPED_RULES, facts, now=NOW)
+    assert program.step(ctx) == Retry(NOW + timedelta(hours=22), "capped")
+
+
+def test_transactional_send_ignores_the_cap(build_node, make_ctx):
+    program = build_node(KIND, send_config("sms", topic="otp"))
+    facts = RecordedFacts()
+    facts.record("c-1", "sms", NOW - timedelta(hours=2))
+    outcome = program.step(gated(make_ctx, BILL, CAPPED_RULES, facts, now=NOW))
+    assert outcome == Send(MessageDraft("sms", "+393401234567", {"text": "Ciao Bill!"}, "otp"))
+
+
+def test_quiet_hours_defer_the_send_in_the_contact_zone(build_node, make_ctx):
+    program = build_node(KIND, send_config("sms"))
+    rules = {"quiet_hours": {"start": "21:00", "end": "08:00"}}
+    night = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 in Rome, 17:30 in New York
+    rome = {**BILL, "timezone": "Europe/Rome"}
+    assert program.step(gated(make_ctx, rome, rules, now=night)) == Retry(
+        datetime(2026, 1, 6, 7, 0, tzinfo=UTC), "quiet_hours")
+    new_york = {**BILL, "timezone": "America/New_York"}
+    assert isinstance(program.step(gated(make_ctx, new_york, rules, now=night)), Send)
