@@ -1,7 +1,7 @@
 // One segment: its key, name and rule (the canvas's condition builder, with event aggregates and
 // other segments), a live count with a sample while the rule is edited, save, delete, members.
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
-import { Link, useNavigate, useParams } from 'react-router'
+import { Link, useLocation, useNavigate, useParams } from 'react-router'
 import { api, ApiError } from '../api/client'
 import type { Segment } from '../api/types'
 import { Dialog } from '../components/Dialog'
@@ -50,11 +50,13 @@ export function SegmentPage() {
 
 function SegmentForm({ stored, onSaved }: { stored: Segment | null; onSaved: (segment: Segment) => void }) {
   const navigate = useNavigate()
+  // A segment just created opens in its own page (a fresh form): the notice comes along.
+  const arrival = (useLocation().state as { notice?: Notice } | null)?.notice ?? null
   const [key, setKey] = useState(stored?.key ?? '')
   const [name, setName] = useState(stored?.name ?? '')
   const [rule, setRule] = useState<unknown>(stored?.rule ?? null)
   const [others, setOthers] = useState<Segment[]>([])
-  const [notice, setNotice] = useState<Notice>(null)
+  const [notice, setNotice] = useState<Notice>(arrival)
   const [saving, setSaving] = useState(false)
   const [deleting, setDeleting] = useState(false)
   const preview = useSegmentPreview(rule)
@@ -88,9 +90,10 @@ function SegmentForm({ stored, onSaved }: { stored: Segment | null; onSaved: (se
     try {
       const body = { name: name.trim() || key.trim(), rule }
       const saved = stored ? await api.saveSegment(stored.key, body) : await api.createSegment({ key: key.trim(), ...body })
+      const done: Notice = { kind: 'ok', text: `Saved "${saved.name}".` }
       onSaved(saved)
-      setNotice({ kind: 'ok', text: `Saved "${saved.name}".` })
-      if (!stored) navigate(`/segments/${encodeURIComponent(saved.key)}`, { replace: true })
+      setNotice(done)
+      if (!stored) navigate(`/segments/${encodeURIComponent(saved.key)}`, { replace: true, state: { notice: done } })
     } catch (failure) {
       setNotice({ kind: 'error', text: failure instanceof ApiError ? failure.message : 'The segment could not be saved.' })
     } finally {
@@ -131,19 +134,20 @@ function SegmentForm({ stored, onSaved }: { stored: Segment | null; onSaved: (se
       )}
       <div className="segment-layout">
         <form className="card segment-form" onSubmit={(e) => void save(e)} aria-label="Segment">
-          <label className="field">
-            <span>Key</span>
+          <div className="field">
+            <label htmlFor="segment-key">Key</label>
             <input
+              id="segment-key"
               value={key}
               disabled={Boolean(stored)}
               placeholder="vip"
               aria-describedby="key-help"
               onChange={(e) => setKey(e.target.value)}
             />
-            <span id="key-help" className="help">
+            <p id="key-help" className="help">
               {stored ? 'Flows name the segment by its key, so it cannot change.' : 'Letters, digits, "_", "." and "-"; flows name the segment by it.'}
-            </span>
-          </label>
+            </p>
+          </div>
           <label className="field">
             <span>Name</span>
             <input value={name} placeholder="VIP customers" onChange={(e) => setName(e.target.value)} />
