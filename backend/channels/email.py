@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import html
+import secrets
 import ssl
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
@@ -36,8 +37,6 @@ from backend.channels.tracking import (
 )
 from backend.runtime.sender import OutgoingMessage
 
-# SMTP line endings, headers folded at 78 columns; see _list_headers for the exception.
-_POLICY = policy.SMTP
 MESSAGE_ID_PREFIX = "cf-"
 
 
@@ -81,7 +80,13 @@ class EmailOptions:
 
 
 def build_email(message: OutgoingMessage, options: EmailOptions) -> bytes:
-    """The message as sent on the wire (CRLF line endings)."""
+    """The message as sent on the wire (CRLF line endings).
+
+    Written out directly rather than through `email.message.EmailMessage`, whose header
+    objects cost about 4 ms of CPU per message (a quarter of the 500/s budget, alone): the
+    structure is fixed, and tests parse the result with the email package to hold it to the
+    standards.
+    """
     content = message.content
     text = str(content.get("text") or "")
     markup = content.get("html") or html_from_text(text)
@@ -91,22 +96,56 @@ def build_email(message: OutgoingMessage, options: EmailOptions) -> bytes:
     if options.track_opens:
         markup = add_pixel(markup, open_url(base, key, message.key))
     domain = parseaddr(options.sender)[1].rpartition("@")[2] or "castflow.invalid"
+    # "=_" never occurs in quoted-printable text, so the parts cannot contain the boundary.
+    boundary = f"=_cf_{secrets.token_hex(12)}"
+    head = [
+        f"From: {header_value(options.sender, address=True)}",
+        f"To: {header_value(message.to, address=True)}",
+        f"Subject: {header_value(str(content.get('subject') or ''))}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {message_id(message.key, domain)}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    return b"".join(
+        [
+            _list_headers(message, options),
+            "\r\n".join(head).encode("ascii"),
+            b"\r\n\r\n",
+            _part(boundary, "text/plain", text),
+            _part(boundary, "text/html", markup),
+            f"--{boundary}--\r\n".encode("ascii"),
+        ]
+    )
 
-    email = EmailMessage(policy=_POLICY)
-    email["From"] = options.sender
-    email["To"] = message.to
-    email["Subject"] = str(content.get("subject") or "")
-    email["Date"] = formatdate(usegmt=True)
-    email["Message-ID"] = message_id(message.key, domain)
-    # quoted-printable: safe through relays without 8BITMIME, readable in the raw source.
-    email.set_content(text, cte="quoted-printable")
-    email.add_alternative(markup, subtype="html", cte="quoted-printable")
-    return _list_headers(message, options) + email.as_bytes()
+
+def header_value(value: str, *, address: bool = False) -> str:
+    """A header value in ASCII: line breaks removed (no header injection), non-ASCII text as
+    RFC 2047 encoded words folded at 76 columns; for an address, only its display name is
+    encoded."""
+    flat = " ".join(value.splitlines()).strip()
+    if address:
+        name, addr = parseaddr(flat)
+        if not addr:
+            return flat.encode("ascii", "replace").decode()
+        return formataddr((name, addr), charset="utf-8")
+    if flat.isascii() and len(flat) <= 900:
+        return flat
+    return Header(flat, "utf-8", header_name="Subject").encode(linesep="\r\n")
+
+
+def _part(boundary: str, content_type: str, body: str) -> bytes:
+    encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    return (
+        f"--{boundary}\r\nContent-Type: {content_type}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode("ascii") + encoded.replace(b"\n", b"\r\n") + b"\r\n"
 
 
 def _list_headers(message: OutgoingMessage, options: EmailOptions) -> bytes:
-    """The RFC 2369 / RFC 8058 headers, written by hand: the email package would turn a URL
-    longer than a line into an encoded-word, which mail clients do not read as a URL."""
+    """The RFC 2369 / RFC 8058 headers. A URL is never folded or encoded (mail clients would
+    not read it back as a URL): a long one stays on its own line, which SMTP allows up to 998
+    characters."""
     token = unsubscribe_token(
         options.links.signing_key,
         workspace=message.workspace,

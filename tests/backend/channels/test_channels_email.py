@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from dataclasses import replace
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -270,3 +271,29 @@ async def test_provider_set_reports_permanent_failures(
         DeliveryResult("k1", "failed", "smtp: recipient refused: 550 5.1.1 No such user"),
         DeliveryResult("k2", "sent"),
     ]
+
+
+async def test_non_ascii_long_lines_and_header_injection(
+    plain_smtp: SmtpServer, links: LinkSettings
+) -> None:
+    smtp = provider(plain_smtp, links, "&track_opens=0&track_clicks=0")
+    smtp.options = replace(smtp.options, sender="Caffè Team <news@example.com>")
+    subject = "Benvenuto, il caffè ☕ è pronto! " * 4
+    text = "Ciao Zoë,\r\n" + "una riga molto lunga con accenti àèìòù " * 10 + "\n.\n.fine"
+    markup = "<p>Zoë ☕</p>"
+    outcome = await smtp.send(
+        outgoing(subject=subject + "\r\nBcc: victim@example.com", text=text, html=markup)
+    )
+    await smtp.aclose()
+    assert isinstance(outcome, Accepted)
+    raw = plain_smtp.inbox.messages[0][2]
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert raw.isascii()
+    mail = received(plain_smtp)
+    assert mail["Subject"] == subject + " Bcc: victim@example.com"  # one header, flattened
+    assert "Bcc" not in mail
+    assert mail["From"].addresses[0].display_name == "Caffè Team"
+    plain, rich = mail.iter_parts()
+    # Line breaks travel as CRLF; leading dots survive SMTP's dot-stuffing.
+    assert plain.get_content() == text.replace("\r\n", "\n").replace("\n", "\r\n")
+    assert rich.get_content() == markup
