@@ -35,6 +35,7 @@ from backend.api.contacts import ContactController
 from backend.api.errors import EXCEPTION_HANDLERS, refuse_nul_characters
 from backend.api.events import EventController
 from backend.api.flows import FlowController
+from backend.api.imports import ImportController
 from backend.api.messages import MessageController
 from backend.api.node_types import node_types
 from backend.api.segments import SegmentController
@@ -57,7 +58,7 @@ def api_router() -> Router:
     return Router(
         path="/",
         route_handlers=[AuthController, FlowController, ContactController, EventController,
-                        MessageController, SegmentController, node_types],
+                        MessageController, SegmentController, node_types, ImportController],
         middleware=[DefineMiddleware(CallerAuthentication)],
         before_request=refuse_nul_characters,
         dependencies={

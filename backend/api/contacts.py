@@ -18,6 +18,7 @@ from backend.api import Db, WorkspaceId, instant
 from backend.api.errors import bad_request, convert, items_of, json_body, not_found, read_json
 from backend.api.messages import message_out
 from backend.api.paging import Page, Paging, listing, paged, provide_page
+from backend.contact_checks import ContactProblem, check_addresses
 from backend.db import Database
 from backend.segments import store as segment_store
 from backend.segments.refresh import after_contacts_changed
@@ -51,6 +52,12 @@ def parse_contact(item: Any, where: str) -> tuple[Contact, dict[str, Any]]:
         value = getattr(contact, field)
         if isinstance(value, str) and len(value) > longest:
             raise bad_request(f"{where}: '{field}' is too long (at most {longest} characters).")
+    try:
+        check_addresses(contact)  # the same checks as the bulk import
+    except ContactProblem as problem:
+        raise bad_request(f"{where}: {problem.message}.") from None
+    if contact.phone is not None:
+        data["phone"] = contact.phone  # as stored: E.164
     return contact, data
 
 

@@ -115,7 +115,7 @@ async def test_publishing_a_flow_with_problems_is_422(api: Api) -> None:
 
 async def test_publish_enrol_run_pause_resume_and_stats(api: Api) -> None:
     await api.client.post("/api/contacts", json=[
-        {"id": "c-1", "phone": "+15550001"}, {"id": "c-2", "phone": "+15550002"}])
+        {"id": "c-1", "phone": "+12125550001"}, {"id": "c-2", "phone": "+12125550002"}])
     flow = (await api.client.post("/api/flows", json=api_flow())).json()
     fid = flow["id"]
 
@@ -139,7 +139,7 @@ async def test_publish_enrol_run_pause_resume_and_stats(api: Api) -> None:
 
     messages = (await api.client.get("/api/messages", params={"flow": fid})).json()["items"]
     assert [(m["contact"], m["channel"], m["to"], m["status"]) for m in messages] == [
-        ("c-1", "sms", "+15550001", "sent")]
+        ("c-1", "sms", "+12125550001", "sent")]
     assert messages[0]["content"] == {"text": "Hi c-1"}
     assert messages[0]["node"] == "hello"
     stats = (await api.client.get(f"/api/flows/{fid}/stats")).json()

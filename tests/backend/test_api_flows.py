@@ -465,7 +465,8 @@ async def test_simulate_names_an_undefined_segment(api: Api) -> None:
                          {"from": "vip", "port": "yes", "to": "hello"}]
     flow = (await api.client.post("/api/flows", json=document)).json()
     assert flow["problems"] == []
-    body: dict[str, Any] = {"contacts": [{"id": "a", "phone": "+1555", "attributes": {"v": 1}}],
+    body: dict[str, Any] = {"contacts": [{"id": "a", "phone": "+12125550100",
+                                          "attributes": {"v": 1}}],
                             "start": MAKE_RUN_START}
     missing = await api.client.post(f"/api/flows/{flow['id']}/simulate", json=body)
     assert missing.status_code == 400
