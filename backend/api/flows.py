@@ -38,6 +38,7 @@ from backend.api.events import parse_event
 from backend.api.paging import Paging, listing, paged, provide_page
 from backend.db import Database
 from backend.runtime import engine
+from backend.segments import store as segment_store
 from backend.store import contacts as contact_store
 from backend.store import flows as store
 from flows.compiler import Plan, compile_flow
@@ -116,6 +117,19 @@ async def _detail(db: Database, workspace: int, flow_id: int) -> dict[str, Any]:
         "version": _version_out(await store.current_version(db, flow_id)),
         "runs": (await store.run_counts(db, [flow_id]))[flow_id],
     }
+
+
+async def _unknown_segments(db: Database, workspace: int, document: Any) -> list[Problem]:
+    """Nodes naming a segment the workspace does not have (a draft may; a live flow may not)."""
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    named = [(node["id"], node["config"]["segment"]) for node in nodes or []
+             if isinstance(node, dict) and isinstance(node.get("config"), dict)
+             and isinstance(node["config"].get("segment"), str) and isinstance(node.get("id"), str)]
+    if not named:
+        return []
+    known = (await segment_store.definitions(db, workspace)).by_key
+    return [Problem(f"segment {key!r} does not exist: create it on the Segments page, or choose "
+                    "another.", node=node_id) for node_id, key in named if key not in known]
 
 
 @asynccontextmanager
@@ -221,7 +235,10 @@ class FlowController(Controller):
     async def publish_flow(
         self, state: State, db: Db, workspace: WorkspaceId, flow_id: FromPath[int]
     ) -> dict[str, Any]:
-        await _load(db, workspace, flow_id)
+        row = await _load(db, workspace, flow_id, document=True)
+        unknown = await _unknown_segments(db, workspace, row["document"])
+        if unknown:
+            raise flow_problems("The flow has problems; it was not published.", unknown)
         try:
             async with _runtime_errors(flow_id):
                 version = await engine.publish(db, state.queue, flow_id, datetime.now(UTC))

@@ -190,3 +190,14 @@ async def test_entries_become_events_for_live_flows_once(api: Api) -> None:
     assert [(e["name"], e["contact"]) for e in events] == [("segment_entered:italians", "c-9")]
     jobs = [job for job in api.queue.take() if job.job == "events"]
     assert [job.args[0] for job in jobs] == [[events[0]["id"]]]
+
+
+async def test_publishing_a_flow_that_names_a_missing_segment_is_refused(api: Api) -> None:
+    flow = (await api.client.post("/api/flows/import", json=ENTRY_FLOW)).json()
+    refused = await api.client.post(f"/api/flows/{flow['id']}/publish")
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["problems"]
+    assert problem["node"] == "start" and "'italians' does not exist" in problem["message"]
+    assert (await api.client.get(f"/api/flows/{flow['id']}")).json()["status"] == "draft"
+    await _segment(api, "italians", ITALIANS)
+    assert (await api.client.post(f"/api/flows/{flow['id']}/publish")).status_code == 200
