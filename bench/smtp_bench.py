@@ -6,7 +6,7 @@ A local aiosmtpd server (its own process, discarding what it gets) receives:
 2. provider: N messages through `SmtpProvider.send` (each built: MIME, Message-ID, signed
    List-Unsubscribe, click-tracked links and open pixel), one kept connection;
 3. provider via ProviderSet: the runtime's `Sender` path (batches of 100, retry wrapper,
-   results), same connection.
+   results), one connection, then four (`connections=4`).
 Also: `build_email` alone (CPU per message). Target (issue 6): 500 sends/s with reuse.
 
     .venv/bin/python bench/smtp_bench.py [--messages 2000]
@@ -124,8 +124,9 @@ async def provider(port: int, pid: int, n: int) -> tuple[Meter, int]:
     return meter, opened
 
 
-async def provider_set(port: int, pid: int, n: int) -> tuple[Meter, int]:
-    smtp = SmtpProvider(SmtpConfig("127.0.0.1", port, "news@example.com"), LINKS)
+async def provider_set(port: int, pid: int, n: int, connections: int = 1) -> tuple[Meter, int]:
+    config = SmtpConfig("127.0.0.1", port, "news@example.com", connections=connections)
+    smtp = SmtpProvider(config, LINKS)
     sender = ProviderSet({"email": smtp})
     messages = [message(i) for i in range(n)]
     with Meter(pid, n) as meter:
@@ -157,6 +158,7 @@ async def main() -> None:
         raw = await ceiling(port, server.pid, n)
         single, opened = await provider(port, server.pid, n)
         batched, opened_set = await provider_set(port, server.pid, n)
+        pooled, opened_pool = await provider_set(port, server.pid, n, connections=4)
     finally:
         server.terminate()
         server.wait()
@@ -164,6 +166,7 @@ async def main() -> None:
     print(raw.line("ceiling: raw aiosmtplib sendmail, 1 connection"))
     print(single.line(f"SmtpProvider.send one by one, {opened} connection"))
     print(batched.line(f"ProviderSet.send batches of 100, {opened_set} conn."))
+    print(pooled.line(f"ProviderSet.send batches of 100, {opened_pool} conn."))
     print(f"build_email alone (MIME, signed links, tracking): {build_rate(n):.3f} ms CPU each")
 
 

@@ -75,6 +75,7 @@ class SmtpConfig:
     track_opens: bool = True
     track_clicks: bool = True
     unsubscribe_mailto: str | None = None
+    connections: int = 1  # SMTP connections kept open; sends spread over them
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,19 @@ def _smtp(where: str, scheme: str, parts: SplitResult, query: _Query) -> SmtpCon
         track_opens=query.flag("track_opens", True),
         track_clicks=query.flag("track_clicks", True),
         unsubscribe_mailto=mailto,
+        connections=_count(where, query, "connections", 1, 20),
     )
+
+
+def _count(where: str, query: _Query, name: str, default: int, most: int) -> int:
+    value = query.text(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ChannelUrlError(
+            f"{where}: parameter '{name}' must be a whole number from 1 to {most}, not {value!r}"
+        )
+    return int(value)
 
 
 def _base_url(where: str, scheme: str, parts: SplitResult) -> str:

@@ -164,11 +164,12 @@ def _list_headers(message: OutgoingMessage, options: EmailOptions) -> bytes:
 
 
 class SmtpProvider:
-    """Sends over one SMTP connection, opened on first use and kept for the next sends.
+    """Sends over kept SMTP connections: one by default (`connections=N` in the URL for more),
+    opened on first use and reused by the next sends.
 
-    SMTP is one conversation at a time, so sends take turns (a lock); building a message
-    happens outside it. A connection the server dropped (idle timeout, restart) is replaced
-    and the send tried once more on the new one.
+    An SMTP connection carries one conversation at a time, so each send borrows a connection
+    and gives it back; building the message happens before. A connection the server dropped
+    (idle timeout, restart) is replaced and the send tried once more on the new one.
     """
 
     name = "smtp"
@@ -183,8 +184,8 @@ class SmtpProvider:
             unsubscribe_mailto=config.unsubscribe_mailto,
         )
         self.envelope_from = parseaddr(config.sender)[1]
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(config.connections)
         self.connections_opened = 0  # for tests and benchmarks: reuse is observable
 
     def _client(self) -> aiosmtplib.SMTP:
@@ -204,39 +205,40 @@ class SmtpProvider:
             local_hostname="castflow.localdomain",  # skips a reverse DNS lookup per connection
         )
 
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._smtp is None or not self._smtp.is_connected:
-            smtp = self._client()
-            await smtp.connect()
-            self._smtp = smtp
-            self.connections_opened += 1
-        return self._smtp
-
-    def _drop(self) -> None:
-        if self._smtp is not None:
-            self._smtp.close()
-            self._smtp = None
+    async def _borrow(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            smtp = self._idle.pop()
+            if smtp.is_connected:
+                return smtp
+        smtp = self._client()
+        await smtp.connect()
+        self.connections_opened += 1
+        return smtp
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         raw = build_email(message, self.options)
-        async with self._lock:
+        async with self._slots:
             for attempt in (1, 2):
+                smtp: aiosmtplib.SMTP | None = None
                 try:
-                    smtp = await self._connected()
+                    smtp = await self._borrow()
                     await smtp.sendmail(self.envelope_from, [message.to], raw)
                 except aiosmtplib.SMTPServerDisconnected as error:
-                    self._drop()
+                    _close(smtp)
                     if attempt == 2:
                         return Transient(short_reason(f"SMTP server disconnected: {error}"))
                     continue
                 except Exception as error:  # classified: nothing escapes as a traceback
                     # A refusal leaves a healthy conversation; anything else may not have.
                     refused = aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPResponseException
-                    if not isinstance(error, refused) or isinstance(
+                    if smtp is not None and isinstance(error, refused) and not isinstance(
                         error, aiosmtplib.SMTPAuthenticationError
                     ):
-                        self._drop()
+                        self._idle.append(smtp)
+                    else:
+                        _close(smtp)
                     return classify_smtp_error(error)
+                self._idle.append(smtp)
                 return Accepted(message_id(message.key, self._domain).strip("<>"))
         raise AssertionError("unreachable")
 
@@ -245,11 +247,17 @@ class SmtpProvider:
         return self.envelope_from.rpartition("@")[2] or "castflow.invalid"
 
     async def aclose(self) -> None:
-        async with self._lock:
-            if self._smtp is not None and self._smtp.is_connected:
+        idle, self._idle = self._idle, []
+        for smtp in idle:
+            if smtp.is_connected:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                    await self._smtp.quit()
-            self._drop()
+                    await smtp.quit()
+            _close(smtp)
+
+
+def _close(smtp: aiosmtplib.SMTP | None) -> None:
+    if smtp is not None:
+        smtp.close()
 
 
 def classify_smtp_error(error: BaseException) -> SendOutcome:

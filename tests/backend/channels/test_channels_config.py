@@ -43,12 +43,14 @@ def test_smtp_forms() -> None:
     tls = parse_provider_url(
         "email",
         "smtps://u%40x:p%3Aw@smtp.example.com?from=News%20%3Cn@example.com%3E&track_opens=0"
-        "&track_clicks=false&unsubscribe_mailto=unsub@example.com&ca=/etc/ca.pem&timeout=5",
+        "&track_clicks=false&unsubscribe_mailto=unsub@example.com&ca=/etc/ca.pem&timeout=5"
+        "&connections=4",
     )
     assert tls == SmtpConfig(
         host="smtp.example.com", port=465, sender="News <n@example.com>", username="u@x",
         password=Secret("p:w"), implicit_tls=True, ca_file="/etc/ca.pem", timeout=5.0,
         track_opens=False, track_clicks=False, unsubscribe_mailto="unsub@example.com",
+        connections=4,
     )
 
 
@@ -103,6 +105,8 @@ def test_push_and_sandbox_forms() -> None:
         ("email", "smtp://:hunter2@h?from=a@b.c", "a password needs a user name"),
         ("email", "smtp://h?from=a@b.c&timeout=-1", "'timeout' must be a number of seconds"),
         ("email", "smtp://h?from=a@b.c#frag", "no #fragment"),
+        ("email", "smtp://h?from=a@b.c&connections=0", "'connections' must be a whole number"),
+        ("email", "smtp://h?from=a@b.c&connections=many", "from 1 to 20, not 'many'"),
         ("sms", "infobip://h.example.com", "infobip://APIKEY@BASE_HOST"),
         ("sms", "infobip://IBKEY123:hunter2@h", "infobip://APIKEY@BASE_HOST"),
         ("sms", "infobip://IBKEY123@h/sms/2", "without a path"),

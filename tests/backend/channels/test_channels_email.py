@@ -297,3 +297,16 @@ async def test_non_ascii_long_lines_and_header_injection(
     # Line breaks travel as CRLF; leading dots survive SMTP's dot-stuffing.
     assert plain.get_content() == text.replace("\r\n", "\n").replace("\n", "\r\n")
     assert rich.get_content() == markup
+
+
+async def test_connection_pool_spreads_concurrent_sends(
+    plain_smtp: SmtpServer, links: LinkSettings
+) -> None:
+    smtp = provider(plain_smtp, links, "&connections=3")
+    sender = ProviderSet({"email": smtp})
+    for round_ in range(3):
+        batch = [outgoing(key=f"{round_}:n:{i}", to=f"c{i}@example.com") for i in range(20)]
+        assert all(r.status == "sent" for r in await sender.send(batch))
+    await sender.aclose()
+    assert len(plain_smtp.inbox.messages) == 60
+    assert smtp.connections_opened == plain_smtp.inbox.connections == 3
