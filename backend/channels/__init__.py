@@ -39,10 +39,11 @@ from backend.channels.delivery import (
     ProviderSet,
     WorkspaceSender,
     build_provider,
+    sample_message,
 )
 from backend.channels.email import SmtpProvider, build_email, key_from_message_id, message_id
 from backend.channels.http_providers import InfobipProvider, TwilioProvider
-from backend.channels.push import FcmProvider, WebPushProvider
+from backend.channels.push import FcmProvider, PushRouter, WebPushProvider
 from backend.channels.sandbox import SandboxProvider
 from backend.channels.tracking import (
     BadToken,
@@ -67,6 +68,7 @@ __all__ = [
     "Permanent",
     "Provider",
     "ProviderSet",
+    "PushRouter",
     "RedactedChannel",
     "RetryPolicy",
     "Retrying",
@@ -90,6 +92,7 @@ __all__ = [
     "redact_url",
     "resolve_channel",
     "resolve_channels",
+    "sample_message",
     "sign_link",
     "unsubscribe_token",
     "verify_link",

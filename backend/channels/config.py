@@ -121,6 +121,14 @@ class FcmConfig:
 
 
 @dataclass(frozen=True)
+class WebPushAndFcmConfig:
+    """Push to browsers and to apps: each token goes where its shape says."""
+
+    webpush: WebPushConfig
+    fcm: FcmConfig
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     pass
 
@@ -132,6 +140,7 @@ ProviderConfig = (
     | WebhookConfig
     | WebPushConfig
     | FcmConfig
+    | WebPushAndFcmConfig
     | SandboxConfig
 )
 
@@ -231,6 +240,8 @@ def parse_provider_url(channel: str, url: str, where: str | None = None) -> Prov
     if channel not in SCHEMES:
         raise ChannelUrlError(f"unknown channel {channel!r}: one of {', '.join(CHANNEL_NAMES)}")
     url = url.strip()
+    if channel == "push" and len(url.split()) > 1:
+        return _push_pair(where, url.split())
     scheme, _, _ = url.partition(":")
     scheme = scheme.lower()
     if not url or ":" not in url:
@@ -277,6 +288,18 @@ def parse_provider_url(channel: str, url: str, where: str | None = None) -> Prov
         config = SandboxConfig()
     query.done()
     return config
+
+
+def _push_pair(where: str, urls: list[str]) -> WebPushAndFcmConfig:
+    configs = [parse_provider_url("push", u, where) for u in urls]
+    webpush = [c for c in configs if isinstance(c, WebPushConfig)]
+    fcm = [c for c in configs if isinstance(c, FcmConfig)]
+    if len(configs) != 2 or len(webpush) != 1 or len(fcm) != 1:
+        raise ChannelUrlError(
+            f"{where}: several push URLs must be one webpush: and one fcm:, "
+            "separated by a space"
+        )
+    return WebPushAndFcmConfig(webpush[0], fcm[0])
 
 
 def _host_port(where: str, parts: SplitResult, default_port: int | None) -> tuple[str, int | None]:
@@ -411,6 +434,7 @@ def provider_name(config: ProviderConfig) -> str:
         WebhookConfig: "webhook",
         WebPushConfig: "webpush",
         FcmConfig: "fcm",
+        WebPushAndFcmConfig: "webpush+fcm",
         SandboxConfig: "sandbox",
     }[type(config)]
 
@@ -418,6 +442,8 @@ def provider_name(config: ProviderConfig) -> str:
 def redact_url(url: str) -> str:
     """The URL with its secrets masked: passwords, key-like user names (Infobip), secret
     parameters. A URL that does not parse is masked whole."""
+    if len(url.split()) > 1:
+        return " ".join(redact_url(part) for part in url.split())
     try:
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()

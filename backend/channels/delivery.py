@@ -35,12 +35,13 @@ from backend.channels.config import (
     SmtpConfig,
     TwilioConfig,
     WebhookConfig,
+    WebPushAndFcmConfig,
     WebPushConfig,
     resolve_channels,
 )
 from backend.channels.email import SmtpProvider
 from backend.channels.http_providers import InfobipProvider, TwilioProvider
-from backend.channels.push import FcmProvider, WebPushProvider
+from backend.channels.push import FcmProvider, PushRouter, WebPushProvider
 from backend.channels.sandbox import SandboxProvider
 from backend.channels.webhook import WebhookProvider
 from backend.runtime.sender import DeliveryResult, OutgoingMessage
@@ -70,6 +71,8 @@ def build_provider(settings: ChannelSettings, links: LinkSettings) -> Provider:
         return WebPushProvider(config)
     if isinstance(config, FcmConfig):
         return FcmProvider(config)
+    if isinstance(config, WebPushAndFcmConfig):
+        return PushRouter(WebPushProvider(config.webpush), FcmProvider(config.fcm))
     return SandboxProvider()
 
 
@@ -149,6 +152,25 @@ def _result(message: OutgoingMessage, outcome: SendOutcome, provider: str) -> De
         return DeliveryResult(message.key, "sent")
     assert isinstance(outcome, Permanent)
     return DeliveryResult(message.key, "failed", f"{provider}: {outcome.reason}")
+
+
+# What "send a test message" sends on each channel, from Settings -> Channels.
+TEST_CONTENT: dict[str, dict[str, str]] = {
+    "email": {
+        "subject": "Castflow test message",
+        "text": "This is a test message from Castflow: your email provider works.",
+    },
+    "sms": {"text": "Castflow test message: your SMS provider works."},
+    "voice": {"text": "This is a test call from Castflow. Your voice provider works."},
+    "chat": {"text": "Castflow test message: your chat provider works."},
+    "push": {"title": "Castflow", "body": "Test message: your push provider works."},
+}
+
+
+def sample_message(workspace: int, channel: str, to: str, key: str) -> OutgoingMessage:
+    """A test message for the settings page; `key` should be unique per click (it is the
+    idempotency key: the same key twice may be delivered once)."""
+    return OutgoingMessage(key, workspace, "", channel, to, dict(TEST_CONTENT[channel]))
 
 
 WorkspaceUrls = Callable[[int], Awaitable[Mapping[str, str]]]

@@ -252,3 +252,23 @@ def fcm_error(data: Any, fallback: str) -> str:
         if isinstance(detail, dict) and detail.get("errorCode"):
             code = detail["errorCode"]
     return f"{code} {error.get('message', '')}".strip()
+
+
+class PushRouter:
+    """Web Push and FCM side by side: a subscription JSON goes to Web Push, any other token to
+    FCM."""
+
+    name = "push"
+
+    def __init__(self, webpush: WebPushProvider, fcm: FcmProvider) -> None:
+        self.webpush = webpush
+        self.fcm = fcm
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        if message.to.lstrip().startswith("{"):
+            return await self.webpush.send(message)
+        return await self.fcm.send(message)
+
+    async def aclose(self) -> None:
+        await self.webpush.aclose()
+        await self.fcm.aclose()

@@ -22,6 +22,7 @@ from backend.channels.config import (
     SmtpConfig,
     TwilioConfig,
     WebhookConfig,
+    WebPushAndFcmConfig,
     WebPushConfig,
 )
 
@@ -82,6 +83,14 @@ def test_push_and_sandbox_forms() -> None:
     assert fcm == FcmConfig("my-app", "/run/sa.json", "http://127.0.0.1:9")
     for channel in ("email", "sms", "voice", "chat", "push"):
         assert parse_provider_url(channel, "sandbox:") == SandboxConfig()
+    both = parse_provider_url(
+        "push", "webpush:?vapid_private_key=VAPIDPRIV&subject=mailto:ops@example.com "
+        " fcm:?project=my-app&credentials=/run/sa.json"
+    )
+    assert both == WebPushAndFcmConfig(
+        WebPushConfig(Secret("VAPIDPRIV"), "mailto:ops@example.com"),
+        FcmConfig("my-app", "/run/sa.json"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,6 +130,10 @@ def test_push_and_sandbox_forms() -> None:
         ("push", "fcm:?credentials=/x.json", "parameter 'project' is required"),
         ("push", "fcm:?project=p&credentials=/x&endpoint=ftp://x", "'endpoint' must be an http"),
         ("push", "sandbox://x", "write 'sandbox:?parameters'"),
+        ("push", "fcm:?project=a&credentials=b fcm:?project=c&credentials=d",
+         "one webpush: and one fcm:"),
+        ("push", "sandbox: fcm:?project=c&credentials=d", "one webpush: and one fcm:"),
+        ("sms", "sandbox: sandbox:", "write 'sandbox:?parameters'"),
         ("push", "sandbox:?x=1", "unknown parameter(s): x"),
     ],
 )
@@ -160,7 +173,9 @@ def test_secrets_never_in_repr() -> None:
     assert settings["push"].redacted().url == (
         "webpush:?vapid_private_key=***&subject=mailto:a@b.c"
     )
-    assert redact_url("smtp://u:p@h:bad") .startswith("smtp://u:***@")
+    assert redact_url("smtp://u:p@h:bad").startswith("smtp://u:***@")
+    assert redact_url("webpush:?vapid_private_key=VAPIDPRIV&subject=mailto:a@b.c fcm:?project=p") \
+        == "webpush:?vapid_private_key=***&subject=mailto:a@b.c fcm:?project=p"
 
 
 def test_precedence_environment_then_workspace_then_sandbox() -> None:

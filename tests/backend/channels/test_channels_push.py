@@ -17,11 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from backend.channels import (
     Accepted,
     FcmProvider,
+    LinkSettings,
     Permanent,
     Retrying,
     Transient,
     WebPushProvider,
+    build_provider,
     parse_provider_url,
+    resolve_channel,
 )
 from backend.channels.config import FcmConfig, WebPushConfig
 from backend.runtime.sender import OutgoingMessage
@@ -238,3 +241,26 @@ async def test_fcm_credential_problems_are_permanent(tmp_path: Path) -> None:
     assert isinstance(outcome, Permanent) and "not a service-account key" in outcome.reason
     await missing.aclose()
     await bad.aclose()
+
+
+async def test_push_router_sends_each_token_where_it_belongs(
+    http_server: HttpServer, tmp_path: Path
+) -> None:
+    token_uri = f"{http_server.url}/token"
+    credentials, public = service_account(tmp_path, token_uri)
+    google = FakeGoogle(public, token_uri)
+    http_server.default = google
+    private, _ = vapid_key()
+    browser = Browser(f"{http_server.url}/push/browser")
+    settings = resolve_channel("push", {}, (
+        f"webpush:?vapid_private_key={private}&subject=mailto:ops@example.com "
+        f"fcm:?project=my-app&credentials={credentials}&endpoint={http_server.url}"
+    ))
+    assert (settings.provider, settings.source) == ("webpush+fcm", "workspace")
+    router = build_provider(settings, LinkSettings("http://x", b"k" * 16))
+    assert isinstance(await router.send(push_message(browser.subscription, key="w")), Accepted)
+    assert isinstance(await router.send(push_message("app-token", key="f")), Accepted)
+    await router.aclose()
+    paths = [r.path for r in http_server.requests]
+    assert paths == ["/push/browser", "/token", "/v1/projects/my-app/messages:send"]
+    assert browser.decrypt(http_server.requests[0].body)["key"] == "w"

@@ -1,0 +1,96 @@
+"""ProviderSet and WorkspaceSender as the runtime's Sender: routing, sandbox, settings."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import HttpReply, HttpServer
+
+from backend.channels import (
+    Accepted,
+    DeliveryDeferred,
+    LinkSettings,
+    Permanent,
+    ProviderSet,
+    SandboxProvider,
+    WorkspaceSender,
+    sample_message,
+)
+from backend.runtime.sender import DeliveryResult, OutgoingMessage, Sender
+
+
+def message(key: str, workspace: int, channel: str = "sms") -> OutgoingMessage:
+    return OutgoingMessage(key, workspace, "c-1", channel, "+39340", {"text": "hi"})
+
+
+async def test_sandbox_accepts_everything() -> None:
+    sandbox = SandboxProvider()
+    assert await sandbox.send(message("k", 1)) == Accepted("sandbox:k")
+    sender: Sender = ProviderSet({"sms": sandbox})
+    assert await sender.send([message("a", 1), message("a", 1), message("b", 1)]) == [
+        DeliveryResult("a", "sent"), DeliveryResult("b", "sent"),
+    ]
+
+
+async def test_channel_without_provider_fails_with_a_reason() -> None:
+    sender = ProviderSet({"sms": SandboxProvider()})
+    assert await sender.send([message("k", 1, "voice")]) == [
+        DeliveryResult("k", "failed", "none: no provider is set up for the voice channel")
+    ]
+    outcome = await sender.send_one(message("k2", 1, "voice"))
+    assert outcome == Permanent("no provider is set up for the voice channel")
+
+
+async def test_workspace_sender_uses_each_workspace_settings(
+    http_server: HttpServer, links: LinkSettings
+) -> None:
+    http_server.default = HttpReply(200, {"id": "ok"})
+    stored = {
+        1: {"sms": f"webhook+http://127.0.0.1:{http_server.port}/one"},
+        2: {},  # nothing set: the sandbox
+    }
+    loads: list[int] = []
+
+    async def load_urls(workspace: int) -> dict[str, str]:
+        loads.append(workspace)
+        return stored[workspace]
+
+    sender: Sender = WorkspaceSender(load_urls, links, env={})
+    results = await sender.send([message("w1", 1), message("w2", 2), message("w1b", 1)])
+    assert sorted(r.key for r in results if r.status == "sent") == ["w1", "w1b", "w2"]
+    assert [r.path for r in http_server.requests] == ["/one", "/one"]
+    await sender.send([message("w1c", 1)])
+    assert loads == [1, 2]  # provider sets are kept
+
+    # The environment beats the workspace: every workspace's SMS goes to the sandbox.
+    env_sender = WorkspaceSender(load_urls, links, env={"CASTFLOW_SMS_URL": "sandbox:"})
+    await env_sender.send([message("w1d", 1)])
+    assert len(http_server.requests) == 3
+    assert isinstance(sender, WorkspaceSender)
+    await sender.aclose()
+    await env_sender.aclose()
+
+
+async def test_workspace_sender_defers_across_workspaces(
+    http_server: HttpServer, links: LinkSettings
+) -> None:
+    http_server.default = HttpReply(503, {"error": "down"})
+
+    async def load_urls(workspace: int) -> dict[str, str]:
+        return {"sms": f"webhook+http://127.0.0.1:{http_server.port}/"}
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sender = WorkspaceSender(load_urls, links, env={}, sleep=no_wait)
+    with pytest.raises(DeliveryDeferred) as deferred:
+        await sender.send([message("a", 1), message("b", 2)])
+    assert deferred.value.reasons == {"a": "HTTP 503: down", "b": "HTTP 503: down"}
+    await sender.aclose()
+
+
+async def test_sample_messages_exist_for_every_channel() -> None:
+    sender = ProviderSet({c: SandboxProvider() for c in ("email", "sms", "voice", "chat", "push")})
+    for channel in ("email", "sms", "voice", "chat", "push"):
+        sample = sample_message(1, channel, "someone", key=f"test:{channel}")
+        assert sample.content
+        assert isinstance(await sender.send_one(sample), Accepted)
