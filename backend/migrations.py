@@ -72,10 +72,40 @@ async def _segments(db: Database) -> None:
         await db.execute(sql)
 
 
+async def _delivery_policy(db: Database) -> None:
+    from backend.tables import PolicySettingsRow, SuppressionRow
+
+    for table in (PolicySettingsRow, SuppressionRow):
+        await table.create_table(if_not_exists=True).run()  # type: ignore[no-untyped-call]
+    for sql in (
+        "CREATE UNIQUE INDEX IF NOT EXISTS suppressions_address "
+        "ON suppressions (workspace, channel, address)",
+        # Frequency caps count a contact's recent messages on a channel.
+        "CREATE INDEX IF NOT EXISTS messages_contact_channel_at "
+        "ON messages (workspace, contact, channel, created_at)",
+    ):
+        await db.execute(sql)
+
+
+async def _templates(db: Database) -> None:
+    from backend.tables import MessageTemplate, MessageTemplateVersion
+
+    for table in (MessageTemplate, MessageTemplateVersion):
+        await table.create_table(if_not_exists=True).run()  # type: ignore[no-untyped-call]
+    for sql in (
+        "CREATE UNIQUE INDEX IF NOT EXISTS templates_workspace_key ON templates (workspace, key)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS template_versions_number "
+        "ON template_versions (template, number)",
+    ):
+        await db.execute(sql)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
     ("0003_segments", _segments),
+    ("0006_delivery_policy", _delivery_policy),
+    ("0004_templates", _templates),
 ]
 
 

@@ -194,7 +194,52 @@ class SegmentChange(Table, db=UNBOUND, tablename="segment_changes"):
     reason = Text()
 
 
+class PolicySettingsRow(Table, db=UNBOUND, tablename="policy_settings"):
+    """A workspace's delivery policy (flows.policy.PolicySettings as JSON); none: no policy."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace, unique=True)
+    settings = JSONB()
+    updated_at = Timestamptz()
+
+
+class SuppressionRow(Table, db=UNBOUND, tablename="suppressions"):
+    """An address no message may go to on a channel (hard bounce, complaint, by hand)."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace)
+    channel = Varchar(length=16)
+    address = Varchar(length=320)  # normalized: flows.policy.normalize_address
+    reason = Text()
+    created_at = Timestamptz()
+
+
+class MessageTemplate(Table, db=UNBOUND, tablename="templates"):
+    """A reusable message for one channel; send nodes name it by key. Its content is versioned."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace)
+    key = Varchar(length=100)  # unique per workspace
+    name = Varchar(length=200)
+    channel = Varchar(length=16)
+    version = Integer(default=1)  # the current version's number
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class MessageTemplateVersion(Table, db=UNBOUND, tablename="template_versions"):
+    """One saved content of a template; published flows keep the one they were published with."""
+
+    id = Serial(primary_key=True)
+    template = ForeignKey(MessageTemplate)
+    number = Integer()
+    content = JSONB()  # field -> Jinja source, as a send node's content for the channel
+    created_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Workspace, User, ApiKey, Session, Contact, Event, Flow, FlowVersion, Run, StepRecord, Message,
-    Segment, SegmentMember, SegmentChange,
+    Segment, SegmentMember, SegmentChange, PolicySettingsRow,
+    SuppressionRow,
+    MessageTemplate, MessageTemplateVersion,
 )

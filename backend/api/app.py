@@ -38,7 +38,9 @@ from backend.api.flows import FlowController
 from backend.api.imports import ImportController
 from backend.api.messages import MessageController
 from backend.api.node_types import node_types
+from backend.api.policy import PolicyController
 from backend.api.segments import SegmentController
+from backend.api.templates import TemplateController
 from backend.db import Database
 from backend.settings import ROOT, Settings
 
@@ -58,7 +60,9 @@ def api_router() -> Router:
     return Router(
         path="/",
         route_handlers=[AuthController, FlowController, ContactController, EventController,
-                        MessageController, SegmentController, node_types, ImportController],
+                        MessageController, SegmentController, node_types, ImportController,
+                        PolicyController,
+                        TemplateController],
         middleware=[DefineMiddleware(CallerAuthentication)],
         before_request=refuse_nul_characters,
         dependencies={
