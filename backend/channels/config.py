@@ -26,6 +26,7 @@ from urllib.parse import (
 )
 
 import msgspec
+from py_vapid import Vapid
 
 CHANNEL_NAMES: tuple[str, ...] = ("email", "sms", "voice", "chat", "push")
 Source = Literal["environment", "workspace", "default"]
@@ -267,7 +268,7 @@ def parse_provider_url(channel: str, url: str, where: str | None = None) -> Prov
     elif scheme == "webpush":
         _no_authority(where, scheme, parts)
         config = WebPushConfig(
-            vapid_private_key=query.secret("vapid_private_key", required=True),  # type: ignore[arg-type]
+            vapid_private_key=_vapid_key(where, query.text("vapid_private_key", required=True)),
             subject=_subject(where, query.text("subject", required=True)),
             ttl=int(query.number("ttl", 86400)),
             timeout=query.number("timeout", DEFAULT_TIMEOUT),
@@ -316,6 +317,18 @@ def _host_port(where: str, parts: SplitResult, default_port: int | None) -> tupl
 def _no_authority(where: str, scheme: str, parts: SplitResult) -> None:
     if parts.netloc or parts.path:
         raise ChannelUrlError(f"{where}: write '{scheme}:?parameters', with no host or path")
+
+
+def _vapid_key(where: str, key: str | None) -> Secret:
+    assert key is not None
+    try:
+        Vapid.from_string(private_key=key)
+    except (ValueError, TypeError):
+        raise ChannelUrlError(
+            f"{where}: parameter 'vapid_private_key' is not a VAPID private key "
+            "(base64url, raw 32 bytes or DER)"
+        ) from None
+    return Secret(key)
 
 
 def _subject(where: str, subject: str | None) -> str:

@@ -216,6 +216,8 @@ class SmtpProvider:
         return smtp
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
+        if not is_plain_address(message.to):
+            return Permanent("not an email address: the recipient must be one bare address")
         raw = build_email(message, self.options)
         async with self._slots:
             for attempt in (1, 2):
@@ -253,6 +255,14 @@ class SmtpProvider:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                     await smtp.quit()
             _close(smtp)
+
+
+def is_plain_address(value: str) -> bool:
+    """One bare address (`bill@example.com`): no display name, spaces, line breaks or
+    brackets, which would end up in SMTP commands and headers."""
+    local, at, domain = value.rpartition("@")
+    forbidden = set(" \t\r\n<>,;\"()")
+    return bool(at and local and domain) and not forbidden.intersection(value)
 
 
 def _close(smtp: aiosmtplib.SMTP | None) -> None:

@@ -270,8 +270,9 @@ class TwilioProvider:
         if not response.is_success:
             reason = f"checking for an earlier send: {twilio_error(data, response.text)}"
             return Transient(short_reason(reason), retry_after(response))
-        for item in (data or {}).get("messages") or []:
-            if item.get("body") != form["Body"]:
+        items = data.get("messages") if isinstance(data, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or item.get("body") != form["Body"]:
                 continue
             created = _twilio_time(item.get("date_created"))
             if created is None or created.timestamp() >= since - self.CLOCK_SLACK:

@@ -195,13 +195,20 @@ class FcmProvider:
             except httpx.TransportError as error:
                 return transport_failure(error)
             data = json_or_none(response)
-            if not response.is_success or not isinstance(data, dict):
-                reason = data.get("error_description") or data.get("error") if isinstance(
-                    data, dict) else response.text
+            if not response.is_success:
+                reason = response.text
+                if isinstance(data, dict):
+                    reason = str(data.get("error_description") or data.get("error") or reason)
                 return classify_failure(response, f"FCM token refused: {reason}")
+            if not isinstance(data, dict) or not data.get("access_token"):
+                return Transient("the token endpoint answered without an access token")
             self.tokens_fetched += 1
             token = str(data["access_token"])
-            self._token = (token, now + float(data.get("expires_in", 3600)))
+            try:
+                lifetime = float(data.get("expires_in", 3600))
+            except (TypeError, ValueError):
+                lifetime = 3600.0
+            self._token = (token, now + lifetime)
             return token
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:

@@ -26,7 +26,9 @@ from backend.channels.config import (
     WebPushConfig,
 )
 
-SECRETS = ("hunter2", "IBKEY123", "TWTOKEN", "whsec_zzz", "VAPIDPRIV", "tok3n")
+# A valid P-256 private key (the scalar 0x0102...20), base64url: made for tests.
+VAPID = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA"
+SECRETS = ("hunter2", "IBKEY123", "TWTOKEN", "whsec_zzz", VAPID, "tok3n")
 
 
 def test_smtp_forms() -> None:
@@ -74,9 +76,9 @@ def test_http_provider_forms() -> None:
 
 def test_push_and_sandbox_forms() -> None:
     webpush = parse_provider_url(
-        "push", "webpush:?vapid_private_key=VAPIDPRIV&subject=mailto:ops@example.com&ttl=60"
+        "push", f"webpush:?vapid_private_key={VAPID}&subject=mailto:ops@example.com&ttl=60"
     )
-    assert webpush == WebPushConfig(Secret("VAPIDPRIV"), "mailto:ops@example.com", ttl=60)
+    assert webpush == WebPushConfig(Secret(VAPID), "mailto:ops@example.com", ttl=60)
     fcm = parse_provider_url(
         "push", "fcm:?project=my-app&credentials=/run/sa.json&endpoint=http://127.0.0.1:9/"
     )
@@ -84,11 +86,11 @@ def test_push_and_sandbox_forms() -> None:
     for channel in ("email", "sms", "voice", "chat", "push"):
         assert parse_provider_url(channel, "sandbox:") == SandboxConfig()
     both = parse_provider_url(
-        "push", "webpush:?vapid_private_key=VAPIDPRIV&subject=mailto:ops@example.com "
+        "push", f"webpush:?vapid_private_key={VAPID}&subject=mailto:ops@example.com "
         " fcm:?project=my-app&credentials=/run/sa.json"
     )
     assert both == WebPushAndFcmConfig(
-        WebPushConfig(Secret("VAPIDPRIV"), "mailto:ops@example.com"),
+        WebPushConfig(Secret(VAPID), "mailto:ops@example.com"),
         FcmConfig("my-app", "/run/sa.json"),
     )
 
@@ -124,8 +126,10 @@ def test_push_and_sandbox_forms() -> None:
         ("sms", "webhook+https://u:hunter2@h/x", "put the webhook secret in '?secret='"),
         ("sms", "webhook+https:///x?secret=whsec_zzz", "the host is missing"),
         ("push", "webpush:?subject=mailto:a@b.c", "parameter 'vapid_private_key' is required"),
-        ("push", "webpush:?vapid_private_key=VAPIDPRIV&subject=ops", "'subject' must be a mailto:"),
-        ("push", "webpush://host?vapid_private_key=VAPIDPRIV&subject=mailto:a@b",
+        ("push", "webpush:?vapid_private_key=hunter2&subject=mailto:a@b.c",
+         "'vapid_private_key' is not a VAPID private key"),
+        ("push", f"webpush:?vapid_private_key={VAPID}&subject=ops", "'subject' must be a mailto:"),
+        ("push", f"webpush://host?vapid_private_key={VAPID}&subject=mailto:a@b",
          "write 'webpush:?parameters'"),
         ("push", "fcm:?credentials=/x.json", "parameter 'project' is required"),
         ("push", "fcm:?project=p&credentials=/x&endpoint=ftp://x", "'endpoint' must be an http"),
@@ -159,7 +163,7 @@ def test_secrets_never_in_repr() -> None:
         "sms": "infobip://IBKEY123@h?from=X",
         "chat": "twilio://AC1:TWTOKEN@api.twilio.com?from=1",
         "voice": "webhook+https://hooks.example.com/in/tok3n?secret=whsec_zzz",
-        "push": "webpush:?vapid_private_key=VAPIDPRIV&subject=mailto:a@b.c",
+        "push": f"webpush:?vapid_private_key={VAPID}&subject=mailto:a@b.c",
     }
     settings = resolve_channels({}, urls)
     for item in settings.values():
@@ -174,7 +178,7 @@ def test_secrets_never_in_repr() -> None:
         "webpush:?vapid_private_key=***&subject=mailto:a@b.c"
     )
     assert redact_url("smtp://u:p@h:bad").startswith("smtp://u:***@")
-    assert redact_url("webpush:?vapid_private_key=VAPIDPRIV&subject=mailto:a@b.c fcm:?project=p") \
+    assert redact_url(f"webpush:?vapid_private_key={VAPID}&subject=mailto:a@b.c fcm:?project=p") \
         == "webpush:?vapid_private_key=***&subject=mailto:a@b.c fcm:?project=p"
 
 

@@ -260,6 +260,22 @@ async def test_server_down_is_transient_and_provider_set_defers(links: LinkSetti
     await sender.aclose()
 
 
+async def test_recipient_must_be_one_bare_address(
+    plain_smtp: SmtpServer, links: LinkSettings
+) -> None:
+    smtp = provider(plain_smtp, links)
+    bad_addresses = (
+        "bill@example.com\r\nRCPT TO:<x@y.z>", "Bill <bill@example.com>", "bill", "a@b, c@d",
+    )
+    for bad in bad_addresses:
+        outcome = await smtp.send(outgoing(to=bad))
+        assert outcome == Permanent(
+            "not an email address: the recipient must be one bare address"
+        )
+    await smtp.aclose()
+    assert plain_smtp.inbox.messages == []
+
+
 async def test_provider_set_reports_permanent_failures(
     plain_smtp: SmtpServer, links: LinkSettings
 ) -> None:
