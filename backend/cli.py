@@ -213,15 +213,16 @@ async def _import_contacts(args: argparse.Namespace, db: Database) -> int:
     from backend.workspace import default_workspace
 
     path: Path = args.file
-    fmt = args.format or format_for_name(path.name)
-    if fmt is None:
-        raise UserError(f"{path}: cannot tell the format from the name; add --format csv|jsonl")
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+    fmt = args.format or format_for_name(path.name)
+    if fmt is None:
+        handle.close()
+        raise UserError(f"{path}: cannot tell the format from the name; add --format csv|jsonl")
 
     async def chunks() -> AsyncIterator[bytes]:
         try:

@@ -153,6 +153,8 @@ class JsonLinesReader:
             return _too_long(number)
         try:
             item = msgspec.json.decode(line)
+        except UnicodeDecodeError:
+            return _not_utf8(number)
         except msgspec.DecodeError as exc:
             if not _is_utf8(line):
                 return _not_utf8(number)
@@ -342,11 +344,11 @@ class CsvReader:
                 self._header = cells
                 self._columns = columns_from_header(cells)
                 continue
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # a blank line
             if bad is not None:
                 out.append(Refusal(start, None, bad.code, bad.reason))
                 continue
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue  # a blank line
             out.append(contact_from_cells(start, cells, self._columns))
 
     def _spoiled(self, start: int, end: int) -> Refusal | None:
