@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from castflow_e2e import Castflow, shot
 
@@ -62,7 +62,7 @@ def team(castflow: Castflow) -> list[dict[str, Any]]:
     return CONTACTS
 
 
-def live_count(page: Page):
+def live_count(page: Page) -> Locator:
     return page.get_by_test_id("live-count")
 
 
@@ -117,7 +117,8 @@ def test_live_count_follows_the_rule_and_the_segment_saves(
     shot(page, "50-segment-builder")
 
     page.get_by_role("button", name="Create segment").click()
-    expect(page.get_by_role("status").filter(has_text='Saved "Big spenders (e2e)".')).to_be_visible()
+    saved = page.get_by_role("status").filter(has_text='Saved "Big spenders (e2e)".')
+    expect(saved).to_be_visible()
     expect(page).to_have_url(f"{page.url.split('/segments')[0]}/segments/big-spenders-e2e")
     members = page.get_by_role("table", name="Members")
     expect(members.get_by_role("link")).to_have_count(2, timeout=15_000)
@@ -128,7 +129,9 @@ def test_live_count_follows_the_rule_and_the_segment_saves(
     page.get_by_role("link", name="← All segments").click()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Big spenders (e2e)"))
     expect(row).to_contain_text("big-spenders-e2e")
-    expect(row).to_contain_text('has done "purchased" at least once where Property total is more than 50')
+    expect(row).to_contain_text(
+        'has done "purchased" at least once where Property total is more than 50'
+    )
 
 
 def test_a_rule_the_server_refuses_shows_why(signed_in: Page, team: list[dict[str, Any]]) -> None:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ContactDetail, MessageRow, TimelineRun } from '../api/types'
-import { mergeTimeline, reasonWords, runProblems, stepWords } from './timeline'
+import { flowNodes, mergeTimeline, reasonWords, runProblems, stepWords } from './timeline'
 
 function message(id: number, at: string, status: string, reason: string | null = null): MessageRow {
   return {
@@ -53,16 +53,29 @@ describe('the contact timeline', () => {
     expect(reasonWords(null, 'sms')).toBe('no reason was recorded')
   })
 
-  it('points at the step of a run where a send failed, and why', () => {
+  it('points at the step of a run where a send failed, and why, naming the channel it tried', () => {
     const failed = run(1, '2026-01-01T09:00:00Z', [
       { node: 'start', at: '2026-01-01T09:00:00Z', port: 'next' },
       { node: 'pick', at: '2026-01-01T09:00:00Z', port: 'sms', reasons: { push: 'opted_out', email: 'no_address' } },
-      { node: 'hello', at: '2026-01-01T09:00:00Z', port: 'failed', reason: 'opted_out', channel: 'sms' },
+      { node: 'hello', at: '2026-01-01T09:00:00Z', port: 'failed', reason: 'opted_out' },
+      { node: 'fixed', at: '2026-01-01T09:00:00Z', port: 'failed', reason: 'no_address' },
     ])
-    expect(runProblems(failed)).toEqual(['Not sent: the contact has opted out of SMS'])
-    const pick = stepWords(failed.path[1])
+    const nodes = flowNodes({
+      nodes: [
+        { id: 'pick', type: 'channel_choice', label: 'Pick a channel' },
+        { id: 'hello', type: 'send', label: 'Say hello', config: { channel: 'chosen' } },
+        { id: 'fixed', type: 'send', config: { channel: 'email' } },
+      ],
+    })
+    expect(runProblems(failed, nodes)).toEqual([
+      'Not sent at "Say hello": the contact has opted out of SMS', // the channel Channel choice picked
+      'Not sent at "fixed": the contact has no email address for Email', // the send's own channel
+    ])
+    // Without the flow document: the channel is unknown, the words still say why.
+    expect(runProblems(failed)[1]).toBe('Not sent at "fixed": the contact has no address for this channel')
+    const pick = stepWords(failed.path, 1, nodes)
     expect(pick.text).toBe(
-      'pick → sms (skipped Push notification: the contact has opted out of Push notification; Email: the contact has no email address for Email)',
+      'Pick a channel → sms (skipped Push notification: the contact has opted out of Push notification; Email: the contact has no email address for Email)',
     )
     expect(pick.problem).toBeNull()
     expect(runProblems(run(2, '2026-01-01T09:00:00Z', [{ node: 'start', at: '2026-01-01T09:00:00Z', port: 'next' }]))).toEqual([])

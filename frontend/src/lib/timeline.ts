@@ -1,7 +1,7 @@
 // A contact's history as one list, newest first, and the reasons behind a message that did not
 // go out, in the words a marketer uses ("why didn't Anna get the message?").
 import type { ContactDetail, MessageRow, PathStep, TimelineEvent, TimelineRun, TimelineSegmentChange } from '../api/types'
-import { channelName } from './channels'
+import { channelName, CHANNELS } from './channels'
 
 export type TimelineEntry =
   | { kind: 'event'; at: string; event: TimelineEvent }
@@ -93,21 +93,67 @@ export const RUN_STATUS_WORDS: Record<string, string> = {
   cancelled: 'Cancelled',
 }
 
-/** A step of a run's path in words: "pick → sms (skipped Push notification: opted out)". */
-export function stepWords(step: PathStep): { text: string; problem: string | null } {
+/** What the flow document says about a node: shown instead of its bare id. */
+export interface NodeInfo {
+  label?: string
+  type?: string
+  channel?: string
+}
+
+export type FlowNodes = Record<string, NodeInfo>
+
+/** The nodes of a flow document by id, with their labels and send channels. */
+export function flowNodes(document: { nodes?: Array<{ id: string; type: string; label?: string; config?: Record<string, unknown> }> }): FlowNodes {
+  const nodes: FlowNodes = {}
+  for (const node of document.nodes ?? []) {
+    const channel = node.config?.channel
+    nodes[node.id] = { label: node.label, type: node.type, channel: typeof channel === 'string' ? channel : undefined }
+  }
+  return nodes
+}
+
+function isChannelName(value: unknown): value is string {
+  return typeof value === 'string' && (CHANNELS as readonly string[]).includes(value)
+}
+
+/**
+ * The channel a step of a path tried: named by the step, else by the send's config, else (for
+ * "chosen") the channel the last Channel choice before it picked.
+ */
+function stepChannel(path: PathStep[], index: number, nodes: FlowNodes): string | null {
+  const step = path[index]
+  if (isChannelName(step.channel)) return step.channel
+  const configured = nodes[step.node]?.channel
+  if (isChannelName(configured)) return configured
+  if (configured === 'chosen') {
+    for (let i = index - 1; i >= 0; i--) {
+      if (isChannelName(path[i].port)) return path[i].port as string
+    }
+  }
+  return null
+}
+
+export function nodeName(id: string, nodes: FlowNodes): string {
+  const label = nodes[id]?.label
+  return label ? `${label}` : id
+}
+
+/** Step `index` of a path in words: "pick → sms (skipped Push notification: ...)", and what went wrong. */
+export function stepWords(path: PathStep[], index: number, nodes: FlowNodes = {}): { text: string; problem: string | null } {
+  const step = path[index]
   const port = step.port ? ` → ${step.port}` : ''
   const skipped = step.reasons
     ? Object.entries(step.reasons).map(([channel, reason]) => `${channelName(channel)}: ${reasonWords(reason, channel)}`)
     : []
-  const text = `${step.node}${port}${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}`
+  const text = `${nodeName(step.node, nodes)}${port}${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}`
   // A send that leaves by `failed` is where a message did not go out: say why.
   const problem = step.port === 'failed'
-    ? `Not sent: ${reasonWords(step.reason ?? null, typeof step.channel === 'string' ? step.channel : null)}`
+    ? `Not sent at "${nodeName(step.node, nodes)}": ${reasonWords(typeof step.reason === 'string' ? step.reason : null, stepChannel(path, index, nodes))}`
     : null
   return { text, problem }
 }
 
 /** The steps of a run that stopped a message, in words (shown on the run's summary line). */
-export function runProblems(run: TimelineRun): string[] {
-  return run.path.map((step) => stepWords(step).problem).filter((p): p is string => p !== null)
+export function runProblems(run: TimelineRun, nodes: FlowNodes = {}): string[] {
+  return run.path.map((_, index) => stepWords(run.path, index, nodes).problem).filter((p): p is string => p !== null)
 }

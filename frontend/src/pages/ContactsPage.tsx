@@ -49,7 +49,7 @@ export function ContactsPage() {
           <input
             type="search"
             aria-label="Search contacts"
-            placeholder="Id, email, phone or name"
+            placeholder="Id, email or phone"
             value={typed}
             onChange={(e) => setTyped(e.target.value)}
           />
@@ -84,6 +84,8 @@ function Results({ q, segment }: { q: string; segment: string }) {
   const [error, setError] = useState('')
   const cursor = currentCursor(pages)
   const filtered = Boolean(q || segment)
+  // The list shows when each contact changed once the API says (older servers do not).
+  const dated = Boolean(rows?.some((contact) => contact.updated_at))
 
   useEffect(() => {
     let current = true
@@ -131,7 +133,7 @@ function Results({ q, segment }: { q: string; segment: string }) {
               <th scope="col">Email</th>
               <th scope="col">Phone</th>
               <th scope="col">Attributes</th>
-              <th scope="col">Updated</th>
+              {dated && <th scope="col">Updated</th>}
             </tr>
           </thead>
           <tbody>
@@ -146,9 +148,11 @@ function Results({ q, segment }: { q: string; segment: string }) {
                 <td>{contact.email ?? <span className="muted">—</span>}</td>
                 <td>{contact.phone ?? <span className="muted">—</span>}</td>
                 <td className="muted">{attributeSummary(contact.attributes, 3)}</td>
-                <td title={contact.updated_at ? new Date(contact.updated_at).toLocaleString() : undefined}>
-                  {contact.updated_at ? relativeTime(contact.updated_at) : <span className="muted">—</span>}
-                </td>
+                {dated && (
+                  <td title={contact.updated_at ? new Date(contact.updated_at).toLocaleString() : undefined}>
+                    {contact.updated_at ? relativeTime(contact.updated_at) : <span className="muted">—</span>}
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

@@ -44,10 +44,15 @@ export function ImportPage() {
       </div>
       <form className="card import-form" onSubmit={(e) => void submit(e)}>
         <p className="help">
-          A CSV file with a header row (<span className="mono">id</span> is required; <span className="mono">email</span>,{' '}
-          <span className="mono">phone</span> in E.164 such as +393471234567, <span className="mono">timezone</span>, other columns become
-          attributes) or a JSON lines file with one contact per line. A contact already stored is updated, not duplicated; good rows
-          are stored even when others are refused.
+          A CSV file with a header row: <span className="mono">id</span> (required), <span className="mono">email</span>,{' '}
+          <span className="mono">phone</span> (E.164, such as +393471234567), <span className="mono">timezone</span>,{' '}
+          <span className="mono">consent.sms</span> (opted_in or opted_out), <span className="mono">preferences.offers</span>,{' '}
+          <span className="mono">chat.whatsapp</span>; every other column is an attribute (<span className="mono">age:number</span>{' '}
+          gives it a type). Or a JSON lines file: one contact per line, as the API takes it.
+        </p>
+        <p className="help">
+          A contact already stored is updated, not duplicated. Good rows are stored even when others are refused; the report lists
+          each refused row with its line number and why.
         </p>
         <label className="field">
           <span>File</span>

@@ -7,6 +7,7 @@ import type { ContactDetail } from '../api/types'
 import { channelName } from '../lib/channels'
 import { consentLines, CONSENT_WORDS, contactName, valueText } from '../lib/contact'
 import { utcTime } from '../lib/format'
+import { flowNodes, type FlowNodes } from '../lib/timeline'
 import { Timeline } from './Timeline'
 import './people.css'
 
@@ -14,11 +15,23 @@ export function ProfilePage() {
   const { contactId = '' } = useParams()
   const [contact, setContact] = useState<ContactDetail | null>(null)
   const [error, setError] = useState('')
+  const [flows, setFlows] = useState<Record<number, FlowNodes>>({})
 
   useEffect(() => {
     let current = true
     api.getContact(contactId).then(
-      (found) => current && setContact(found),
+      (found) => {
+        if (!current) return
+        setContact(found)
+        // The flows its runs went through, for node labels and the channel a failed send tried.
+        const ids = [...new Set((found.timeline?.runs ?? []).map((run) => run.flow.id))]
+        for (const id of ids) {
+          api.getFlow(id).then(
+            (flow) => current && setFlows((known) => ({ ...known, [id]: flowNodes(flow.document) })),
+            () => undefined, // a deleted flow: its runs show node ids
+          )
+        }
+      },
       (failure: unknown) => current && setError(failure instanceof ApiError ? failure.message : 'Could not load the contact.'),
     )
     return () => {
@@ -57,7 +70,7 @@ export function ProfilePage() {
         <Preferences contact={contact} />
         <Memberships contact={contact} />
       </div>
-      <Timeline contact={contact} />
+      <Timeline contact={contact} flows={flows} />
     </main>
   )
 }
@@ -123,7 +136,9 @@ function Consent({ contact }: { contact: ContactDetail }) {
               <td>
                 <span className={`consent consent-${line.state}`}>{CONSENT_WORDS[line.state]}</span>
               </td>
-              <td className="muted">{line.since ? `since ${utcTime(line.since)}` : ''}</td>
+              <td className="muted" title={line.since ? utcTime(line.since) : undefined}>
+                {line.since ? `since ${shortDate(line.since)}` : ''}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -165,4 +180,11 @@ function Memberships({ contact }: { contact: ContactDetail }) {
       )}
     </Card>
   )
+}
+
+/** "22 Nov 2026" (the full time is in the title). */
+function shortDate(iso: string): string {
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) return iso
+  return date.toLocaleDateString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' })
 }

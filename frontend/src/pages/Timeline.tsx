@@ -15,6 +15,7 @@ import {
   RUN_STATUS_WORDS,
   runProblems,
   stepWords,
+  type FlowNodes,
   type TimelineEntry,
 } from '../lib/timeline'
 
@@ -27,7 +28,8 @@ const SHOW: Array<[Show, string]> = [
   ['segment', 'Segments'],
 ]
 
-export function Timeline({ contact }: { contact: ContactDetail }) {
+/** `flows`: the nodes of each flow by flow id, when loaded (labels and channels in the paths). */
+export function Timeline({ contact, flows = {} }: { contact: ContactDetail; flows?: Record<number, FlowNodes> }) {
   const [show, setShow] = useState<Show>('all')
   const entries = mergeTimeline(contact.timeline).filter((entry) => show === 'all' || entry.kind === show)
   return (
@@ -54,7 +56,7 @@ export function Timeline({ contact }: { contact: ContactDetail }) {
               </time>
               <div className="tl-body">
                 {entry.kind === 'event' && <EventEntry event={entry.event} />}
-                {entry.kind === 'run' && <RunEntry run={entry.run} />}
+                {entry.kind === 'run' && <RunEntry run={entry.run} nodes={flows[entry.run.flow.id] ?? {}} />}
                 {entry.kind === 'message' && <MessageEntry message={entry.message} />}
                 {entry.kind === 'segment' && <SegmentEntry change={entry.change} />}
               </div>
@@ -85,8 +87,8 @@ function EventEntry({ event }: { event: TimelineEvent }) {
   )
 }
 
-function RunEntry({ run }: { run: TimelineRun }) {
-  const problems = runProblems(run)
+function RunEntry({ run, nodes }: { run: TimelineRun; nodes: FlowNodes }) {
+  const problems = runProblems(run, nodes)
   const status = RUN_STATUS_WORDS[run.status] ?? run.status
   return (
     <>
@@ -105,7 +107,7 @@ function RunEntry({ run }: { run: TimelineRun }) {
           <summary>Path: {run.path.length} step{run.path.length === 1 ? '' : 's'}</summary>
           <ol className="path">
             {run.path.map((step, index) => {
-              const words = stepWords(step)
+              const words = stepWords(run.path, index, nodes)
               return (
                 <li key={index}>
                   <span className="mono">{words.text}</span> <span className="muted">{utcTime(step.at)}</span>

@@ -1,6 +1,6 @@
 // One aggregate condition of a segment rule, as a sentence with blanks: "has done [purchased]
 // [at least] [3] times [in the last 90 days], only events where [total] [is more than] [50]".
-import { useId } from 'react'
+import { useId, useState } from 'react'
 import { fieldLabel, newRule, type Rule } from '../lib/condition'
 import {
   AGGREGATE_TYPES,
@@ -23,9 +23,24 @@ interface Props {
   segments?: Array<{ key: string; name: string }>
 }
 
-function whole(text: string, fallback: number): number {
-  const n = Number.parseInt(text, 10)
-  return Number.isFinite(n) && n >= 0 ? n : fallback
+/** A whole-number box that lets the box be emptied and retyped: the number changes when valid. */
+function NumberBox({ label, value, min, onChange }: { label: string; value: number; min: number; onChange: (n: number) => void }) {
+  const [draft, setDraft] = useState<string | null>(null)
+  return (
+    <input
+      type="number"
+      min={min}
+      step={1}
+      aria-label={label}
+      value={draft ?? String(value)}
+      onChange={(e) => {
+        setDraft(e.target.value)
+        const n = Number(e.target.value)
+        if (e.target.value.trim() !== '' && Number.isInteger(n) && n >= min) onChange(n)
+      }}
+      onBlur={() => setDraft(null)}
+    />
+  )
 }
 
 export function AggregateEditor({ item, onChange, onRemove, events = [], segments = [] }: Props) {
@@ -91,13 +106,7 @@ export function AggregateEditor({ item, onChange, onRemove, events = [], segment
                   </option>
                 ))}
               </select>
-              <input
-                type="number"
-                min={0}
-                aria-label="Number of times"
-                value={item.value}
-                onChange={(e) => onChange({ ...item, value: whole(e.target.value, item.value) })}
-              />
+              <NumberBox label="Number of times" min={0} value={item.value} onChange={(value) => onChange({ ...item, value })} />
               <span>times</span>
             </>
           )}
@@ -110,13 +119,7 @@ export function AggregateEditor({ item, onChange, onRemove, events = [], segment
                   </option>
                 ))}
               </select>
-              <input
-                type="number"
-                min={0}
-                aria-label="Days ago"
-                value={item.value}
-                onChange={(e) => onChange({ ...item, value: whole(e.target.value, item.value) })}
-              />
+              <NumberBox label="Days ago" min={0} value={item.value} onChange={(value) => onChange({ ...item, value })} />
               <span>days ago</span>
             </>
           )}
@@ -132,13 +135,7 @@ export function AggregateEditor({ item, onChange, onRemove, events = [], segment
               </select>
               {item.days !== null && (
                 <>
-                  <input
-                    type="number"
-                    min={1}
-                    aria-label="Number of days"
-                    value={item.days}
-                    onChange={(e) => onChange({ ...item, days: Math.max(1, whole(e.target.value, item.days ?? 30)) })}
-                  />
+                  <NumberBox label="Number of days" min={1} value={item.days} onChange={(days) => onChange({ ...item, days })} />
                   <span>days</span>
                 </>
               )}
