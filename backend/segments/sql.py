@@ -65,6 +65,7 @@ def compile_segment(
 _FINITE: Final = {"missing": None, "null": None, "true": True, "false": False}
 _ORDER: Final = ("missing", "null", "true", "false", "number", "string", "array", "object")
 _TRUE, _FALSE = "TRUE", "FALSE"
+_GUARDED: Final = frozenset({"number", "string"})  # their SQL never fails on other classes
 _COMPARISONS: Final = frozenset({"==", "!=", "===", "!==", "<", "<=", ">", ">="})
 _FLIP: Final = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!=",
                 "===": "===", "!==": "!=="}
@@ -236,6 +237,8 @@ class _Compiler:
             return self.contains(sub(0), sub(1), inner)
         if op == "missing":
             return self.missing(items, inner, var)
+        if op == "missing_some":
+            return self.missing_some(items, inner, var)
         raise SegmentRuleError(
             f"{_at(inner)}: {op!r} cannot be evaluated in SQL; segment rules can use var, "
             "==, !=, ===, !==, <, <=, >, >=, !, !!, and, or, if, in, missing and the "
@@ -291,16 +294,26 @@ class _Compiler:
         return result
 
     def cases(self, value: _Val, by_class: Callable[[str], tuple[str, str | None]]) -> _Bool:
-        """A boolean decided per run-time class of ``value``."""
-        results = [(cls, *by_class(cls)) for cls in value.classes]
-        sql = results[-1][1]
-        err = results[-1][2]
-        for cls, cls_sql, cls_err in reversed(results[:-1]):
-            if cls_sql != sql:
-                sql = f"CASE WHEN {value.is_[cls]} THEN {cls_sql} ELSE {sql} END"
-            if cls_err != err:
-                err = (f"CASE WHEN {value.is_[cls]} THEN {cls_err or _FALSE} "
-                       f"ELSE {err or _FALSE} END")
+        """A boolean decided per run-time class of ``value``: the most common outcome is the
+        default, the others are tested for."""
+        results = {cls: by_class(cls) for cls in value.classes}
+        outcomes = list(results.values())
+        default = max(dict.fromkeys(outcomes), key=outcomes.count)
+        others = [(cls, result) for cls, result in results.items() if result != default]
+        if not others:
+            return _Bool(default[0], _or(value.err, default[1]))
+        if default == (_FALSE, None) and len(others) == 1 and others[0][0] in _GUARDED:
+            cls, (sql, err) = others[0]  # numbers and strings read safely under AND
+            if err is None:
+                # a class test is NULL where the value is absent: make it FALSE
+                return _Bool(_and(f"COALESCE({value.is_[cls]}, FALSE)", sql), value.err)
+        sql = ("CASE " + " ".join(f"WHEN {value.is_[cls]} THEN {result[0]}"
+                                  for cls, result in others) + f" ELSE {default[0]} END")
+        err = None
+        if default[1] is not None or any(result[1] is not None for _, result in others):
+            err = ("CASE " + " ".join(f"WHEN {value.is_[cls]} THEN {result[1] or _FALSE}"
+                                      for cls, result in others)
+                   + f" ELSE {default[1] or _FALSE} END")
         return _Bool(sql, _or(value.err, err))
 
     # -- comparisons
@@ -503,6 +516,26 @@ class _Compiler:
     # -- missing
 
     def missing(self, items: list[Any], where: str, var: Callable[[Any, str], _Compiled]) -> _Bool:
+        found = _or(*self.absent(items, where, var))
+        return _Bool(found or _FALSE)
+
+    def missing_some(
+        self, items: list[Any], where: str, var: Callable[[Any, str], _Compiled]
+    ) -> _Bool:
+        """True when fewer than the needed number are present (and so some are missing)."""
+        if len(items) != 2 or not _is_number(items[0]) or not isinstance(items[1], list):
+            raise SegmentRuleError(f"{_at(where)}: write [how many, [names...]]")
+        absent = self.absent(items[1], f"{where}/1", var)
+        if not absent:
+            return _Bool(_FALSE)
+        missing_count = " + ".join(f"(CASE WHEN {a} THEN 1 ELSE 0 END)" for a in absent)
+        return _Bool(f"{len(absent)} - ({missing_count}) < {self.number(items[0])} "
+                     f"AND ({missing_count}) > 0")
+
+    def absent(
+        self, items: list[Any], where: str, var: Callable[[Any, str], _Compiled]
+    ) -> list[str]:
+        """SQL "this variable is absent" per name (the engine's `missing`)."""
         if len(items) == 1 and isinstance(items[0], list):
             items = items[0]
         conditions = []
@@ -515,8 +548,7 @@ class _Compiler:
             elif isinstance(value, _Val):
                 conditions.append(value.is_.get("missing", _FALSE) if "missing" in value.classes
                                   else _FALSE)
-        found = _or(*conditions)
-        return _Bool(found or _FALSE)
+        return conditions
 
     # -- variables
 
@@ -535,7 +567,8 @@ class _Compiler:
                 return _Const(None)  # a text has no fields: the engine reads null
             if column == "id":
                 return _Val(("string",), text=sql_column)
-            return _Val(("missing", "string"), {"missing": f"{sql_column} IS NULL"},
+            return _Val(("missing", "string"), {"missing": f"{sql_column} IS NULL",
+                                                "string": f"{sql_column} IS NOT NULL"},
                         text=sql_column)
         if column in ("attributes", "consent", "preferences", "chat", "push_tokens"):
             return self.json_value(f"c.{column}", keys, where,
@@ -587,7 +620,9 @@ class _Compiler:
                    "number": f"{kind} = 'number'", "string": f"{kind} = 'string'",
                    "array": f"{kind} = 'array'", "object": f"{kind} = 'object'"}
             return _Val(
-                classes, is_, num=f"CAST({text} AS NUMERIC)", text=text,
+                # guarded: PostgreSQL may evaluate AND's operands in any order
+                classes, is_, num=f"(CASE WHEN {kind} = 'number' THEN CAST({text} AS NUMERIC) END)",
+                text=text,
                 nonempty={"array": f"jsonb_array_length({ref}) > 0",
                           "object": f"{ref} <> jsonb_build_object()"},
                 has=lambda scalar: f"EXISTS (SELECT 1 FROM jsonb_array_elements({ref}) AS el(x)"
@@ -650,7 +685,8 @@ class _Compiler:
                        "CASE WHEN substr(max(e.at), 20, 1) = '.' THEN "
                        "CAST(substr(max(e.at), 21, 6) AS INTEGER) ELSE 0 END)) / 86400000000 "
                        f"{scope})")
-            return _Val(("null", "number"), {"null": f"{got} IS NULL"}, num=got)
+            return _Val(("null", "number"), {"null": f"{got} IS NULL",
+                                             "number": f"{got} IS NOT NULL"}, num=got)
         if self.pg:
             last = "max(e.at) AT TIME ZONE 'UTC'"
             got = (f"(SELECT to_char({last}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
@@ -658,7 +694,8 @@ class _Compiler:
                    f"END || 'Z' {scope})")
         else:
             got = f"(SELECT replace(replace(max(e.at), ' ', 'T'), '+00:00', 'Z') {scope})"
-        return _Val(("null", "string"), {"null": f"{got} IS NULL"}, text=got)
+        return _Val(("null", "string"), {"null": f"{got} IS NULL",
+                                         "string": f"{got} IS NOT NULL"}, text=got)
 
 
 def _is_number(value: Any) -> bool:
