@@ -10,6 +10,8 @@ import { ProfilePage } from './pages/ProfilePage'
 import { SegmentPage } from './pages/SegmentPage'
 import { SegmentsPage } from './pages/SegmentsPage'
 import { SignIn } from './pages/SignIn'
+import { TemplatesEditor } from './pages/TemplatesEditor'
+import { TemplatesPage } from './pages/TemplatesPage'
 
 function Shell() {
   const { me, checking, signOut } = useAuth()
@@ -31,6 +33,9 @@ function Shell() {
           <NavLink to="/segments" className="nav-link">
             Segments
           </NavLink>
+          <NavLink to="/templates" className="nav-link">
+            Templates
+          </NavLink>
         </nav>
         <span className="spacer" />
         <span className="muted">{me.user?.email}</span>
@@ -47,6 +52,8 @@ function Shell() {
         <Route path="/segments" element={<SegmentsPage />} />
         <Route path="/segments/_new" element={<SegmentPage />} />
         <Route path="/segments/:segmentKey" element={<SegmentPage />} />
+        <Route path="/templates" element={<TemplatesPage />} />
+        <Route path="/templates/:templateKey" element={<TemplatesEditor />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>
