@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import html
 import secrets
 import ssl
@@ -78,6 +79,15 @@ class EmailOptions:
     track_clicks: bool = True
     unsubscribe_mailto: str | None = None
 
+    # Parsed once: address parsing is the slowest step of building a message.
+    @functools.cached_property
+    def from_header(self) -> str:
+        return header_value(self.sender, address=True)
+
+    @functools.cached_property
+    def domain(self) -> str:
+        return parseaddr(self.sender)[1].rpartition("@")[2] or "castflow.invalid"
+
 
 def build_email(message: OutgoingMessage, options: EmailOptions) -> bytes:
     """The message as sent on the wire (CRLF line endings).
@@ -95,15 +105,15 @@ def build_email(message: OutgoingMessage, options: EmailOptions) -> bytes:
         markup = rewrite_links(markup, lambda url: click_url(base, key, url, message.key))
     if options.track_opens:
         markup = add_pixel(markup, open_url(base, key, message.key))
-    domain = parseaddr(options.sender)[1].rpartition("@")[2] or "castflow.invalid"
+    to = message.to if is_plain_address(message.to) else header_value(message.to, address=True)
     # "=_" never occurs in quoted-printable text, so the parts cannot contain the boundary.
     boundary = f"=_cf_{secrets.token_hex(12)}"
     head = [
-        f"From: {header_value(options.sender, address=True)}",
-        f"To: {header_value(message.to, address=True)}",
+        f"From: {options.from_header}",
+        f"To: {to}",
         f"Subject: {header_value(str(content.get('subject') or ''))}",
         f"Date: {formatdate(usegmt=True)}",
-        f"Message-ID: {message_id(message.key, domain)}",
+        f"Message-ID: {message_id(message.key, options.domain)}",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
     ]
