@@ -270,7 +270,7 @@ def parse_provider_url(channel: str, url: str, where: str | None = None) -> Prov
         config = WebPushConfig(
             vapid_private_key=_vapid_key(where, query.text("vapid_private_key", required=True)),
             subject=_subject(where, query.text("subject", required=True)),
-            ttl=int(query.number("ttl", 86400)),
+            ttl=_count(where, query, "ttl", 86400, 2_419_200, least=0),  # Web Push: 28 days
             timeout=query.number("timeout", DEFAULT_TIMEOUT),
         )
     elif scheme == "fcm":
@@ -279,7 +279,7 @@ def parse_provider_url(channel: str, url: str, where: str | None = None) -> Prov
         if not endpoint.startswith(("https://", "http://")):
             raise ChannelUrlError(f"{where}: parameter 'endpoint' must be an http(s) URL")
         config = FcmConfig(
-            project=query.text("project", required=True) or "",
+            project=_path_safe(where, "parameter 'project'", query.text("project", required=True)),
             credentials=query.text("credentials", required=True) or "",
             endpoint=endpoint.rstrip("/"),
             timeout=query.number("timeout", DEFAULT_TIMEOUT),
@@ -373,15 +373,25 @@ def _smtp(where: str, scheme: str, parts: SplitResult, query: _Query) -> SmtpCon
     )
 
 
-def _count(where: str, query: _Query, name: str, default: int, most: int) -> int:
+def _count(
+    where: str, query: _Query, name: str, default: int, most: int, least: int = 1
+) -> int:
     value = query.text(name)
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= most:
+    if not value.isdigit() or not least <= int(value) <= most:
         raise ChannelUrlError(
-            f"{where}: parameter '{name}' must be a whole number from 1 to {most}, not {value!r}"
+            f"{where}: parameter '{name}' must be a whole number from {least} to {most}, "
+            f"not {value!r}"
         )
     return int(value)
+
+
+def _path_safe(where: str, name: str, value: str | None) -> str:
+    """A value that goes into an API path: letters, digits, '-', '_' and '.' only."""
+    if not value or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value):
+        raise ChannelUrlError(f"{where}: {name} may only hold letters, digits, '-', '_', '.'")
+    return value
 
 
 def _base_url(where: str, scheme: str, parts: SplitResult) -> str:
@@ -416,7 +426,7 @@ def _twilio(where: str, scheme: str, parts: SplitResult, query: _Query) -> Twili
         )
     return TwilioConfig(
         base_url=_base_url(where, scheme, parts),
-        account_sid=unquote(sid),
+        account_sid=_path_safe(where, "the account SID", unquote(sid)),
         auth_token=Secret(unquote(token)),
         sender=query.text("from", required=True) or "",
         timeout=query.number("timeout", DEFAULT_TIMEOUT),
