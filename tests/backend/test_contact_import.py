@@ -97,6 +97,18 @@ def test_random_chunk_boundaries_give_the_same_rows(cuts: list[int]) -> None:
     assert list(read_contacts(chunks, "csv")) == read(SPREADSHEET)
 
 
+def test_the_documented_example_file_imports_cleanly() -> None:
+    parsed = read((ROOT / "docs" / "import-example.csv").read_bytes())
+    assert refusals(parsed) == {}
+    got = rows(parsed)
+    assert sorted(got) == [2, 3, 5, 6]
+    assert got[2].contact.phone == "+12125550143"
+    assert got[2].contact.attributes["lifetime_value"] == 1250.5
+    assert got[3].contact.attributes["notes"] == "Prefers SMS;\ncall after 18:00"
+    assert got[6].contact.email is None and "email" in got[6].fields
+    assert got[6].contact.consent == {"email": "opted_out"}
+
+
 def test_a_semicolon_export_and_a_tab_export_read_too() -> None:
     for mark in (";", "\t"):
         data = f"id{mark}email{mark}city\nc-1{mark}a@example.com{mark}Roma, Lazio\n".encode()
