@@ -230,9 +230,7 @@ def _explained(name: str, function: Callable[..., str]) -> Callable[..., str]:
     return explained
 
 
-# name -> function(contact, value, *args, **kwargs); the templating module hands each the
-# contact of the render.
-LOCALE_FILTERS: Mapping[str, Callable[..., str]] = {
+_FILTERS: dict[str, Callable[..., str]] = {
     name: _explained(name, function) for name, function in (
         ("format_date", format_date),
         ("format_datetime", format_datetime),
@@ -241,3 +239,43 @@ LOCALE_FILTERS: Mapping[str, Callable[..., str]] = {
         ("format_number", format_number),
     )
 }
+
+
+@functools.lru_cache(maxsize=8192)
+def _remembered(name: str, kind: str, value: Any, args: tuple[Any, ...],
+                kwargs: tuple[tuple[str, Any], ...], locale: Any, zone: Any) -> str:
+    # The filters read nothing of the contact but these two fields.
+    contact = {"attributes": {"locale": locale}, "timezone": zone}
+    return _FILTERS[name](contact, value, *args, **dict(kwargs))
+
+
+def _memoized(name: str) -> Callable[..., str]:
+    """The filter, remembering recent answers: Babel takes ~50 µs to write a date, and a send
+    to many contacts writes the same few dates in the same few locales again and again. The
+    answer depends only on the key (the value's type too: True and 1 are equal keys otherwise)."""
+    direct = _FILTERS[name]
+
+    @functools.wraps(direct)
+    def memoized(contact: Any, value: Any, *args: Any, **kwargs: Any) -> str:
+        if value is None or isinstance(value, Undefined):
+            return ""
+        locale = zone = None
+        if type(contact) is dict:
+            zone = contact.get("timezone")
+            attributes = contact.get("attributes")
+            if type(attributes) is dict:
+                locale = attributes.get("locale")
+        named = tuple(sorted(kwargs.items())) if kwargs else ()
+        try:
+            return _remembered(name, type(value).__name__, value, args, named, locale, zone)
+        except TypeError as exc:  # a list or a dict as the value or an argument: unhashable
+            if "unhashable" not in str(exc):
+                raise
+            return direct(contact, value, *args, **kwargs)
+
+    return memoized
+
+
+# name -> function(contact, value, *args, **kwargs); the templating module hands each the
+# contact of the render.
+LOCALE_FILTERS: Mapping[str, Callable[..., str]] = {name: _memoized(name) for name in _FILTERS}

@@ -283,7 +283,6 @@ _environment = _make_environment()
 _SHADOWED = frozenset(dir(dict))
 _PLAIN_SCALARS = (int, float, bool)
 _MISSING: Any = object()
-_UNDECIDED: Any = object()
 
 
 class _Filtered:
@@ -297,6 +296,9 @@ class _Filtered:
         self.function = function
         self.args = args
         self.kwargs = kwargs
+
+    def render(self, contact: Any, value: Any) -> str:
+        return self.function(contact, value, *self.args, **self.kwargs)
 
 
 Part = str | tuple[str, ...] | _Filtered
@@ -470,39 +472,39 @@ def _lookup_path(node: nodes.Node) -> tuple[str, ...] | None:
     return tuple(reversed(names))
 
 
-def _lookup(path: tuple[str, ...], variables: Mapping[str, Any]) -> Any:
-    """The value at `path`: _MISSING when undefined, _UNDECIDED when Jinja must decide."""
-    value = variables.get(path[0], _MISSING)
-    if value is _MISSING:
-        return _UNDECIDED if path[0] in _environment.globals else _MISSING
-    for name in path[1:]:
-        if type(value) is dict:
-            value = value.get(name, _MISSING)
-            if value is _MISSING:
-                return _UNDECIDED if name in _SHADOWED else _MISSING
-        elif value is None:
-            return _MISSING  # a lookup on null is undefined, and renders as nothing
-        else:
-            return _UNDECIDED
-    return value
-
-
 def _render_parts(parts: tuple[Part, ...], variables: Mapping[str, Any]) -> str | None:
-    """Render text and lookups; None when Jinja must decide (a lookup through a non-dict)."""
+    """Render text and lookups; None when Jinja must decide (a lookup through a non-dict).
+
+    Hot: a dry run renders every message of every contact here, hence one inlined loop.
+    """
     out: list[str] = []
     for part in parts:
         if type(part) is str:
             out.append(part)
             continue
-        if type(part) is _Filtered:
-            value = _lookup(part.path, variables)
-            if value is _UNDECIDED:
+        filtered = part if type(part) is _Filtered else None
+        path: tuple[str, ...] = filtered.path if filtered is not None else part  # type: ignore[assignment]
+        value = variables.get(path[0], _MISSING)
+        if value is _MISSING:
+            if path[0] in _environment.globals:
                 return None
-            out.append(part.function(variables.get("contact"),
-                                     None if value is _MISSING else value,
-                                     *part.args, **part.kwargs))
+        else:
+            for name in path[1:]:
+                if type(value) is dict:
+                    value = value.get(name, _MISSING)
+                    if value is _MISSING:
+                        if name in _SHADOWED:
+                            return None
+                        break
+                elif value is None:
+                    value = _MISSING  # a lookup on null is undefined, and renders as nothing
+                    break
+                else:
+                    return None
+        if filtered is not None:
+            out.append(filtered.render(variables.get("contact"),
+                                       None if value is _MISSING else value))
             continue
-        value = _lookup(part, variables)  # type: ignore[arg-type]
         if value is _MISSING or value is None:
             continue
         if type(value) is str:
@@ -510,7 +512,7 @@ def _render_parts(parts: tuple[Part, ...], variables: Mapping[str, Any]) -> str 
         elif type(value) in _PLAIN_SCALARS:
             out.append(str(value))
         else:
-            return None  # _UNDECIDED, or a value Jinja writes its own way
+            return None
     return "".join(out)
 
 

@@ -301,3 +301,35 @@ def test_linked_stylesheets_are_never_read(tmp_path: Any) -> None:
         rendered = render_message("email", {"html": html}, {})["html"]
         assert "<p>x</p>" in rendered
         assert "red" not in rendered and "<link" not in rendered
+
+
+def test_remembered_answers_are_the_answers() -> None:
+    from flows import template_filters
+
+    money = template_filters.LOCALE_FILTERS["format_money"]
+    assert money({}, 1, "EUR") == "€1.00"
+    with pytest.raises(template_filters.FilterError):
+        money({}, True, "EUR")  # equal to 1 as a key, but not a number
+    assert money({"attributes": {"locale": "it"}}, 1, "EUR") == "1,00\xa0€"
+    with pytest.raises(template_filters.FilterError):  # unhashable: not remembered
+        money({}, [1], "EUR")
+
+
+@settings(max_examples=200, deadline=None)
+@given(call=_filter_calls, value=_filter_values, contact=_contacts)
+def test_remembered_filters_match_direct_ones(call: str, value: Any, contact: dict[str, Any]
+                                              ) -> None:
+    from flows import template_filters
+
+    name = call.split("(")[0]
+    for _ in range(2):  # the second call is answered from memory
+        try:
+            expected: Any = template_filters._FILTERS[name](contact, value)
+        except template_filters.FilterError as exc:
+            expected = exc
+        try:
+            got: Any = template_filters.LOCALE_FILTERS[name](contact, value)
+        except template_filters.FilterError as exc:
+            got = exc
+        assert type(got) is type(expected)
+        assert str(got) == str(expected)
