@@ -682,6 +682,22 @@ async def sweep(rt: Runtime, now: datetime, policy: SweepPolicy = SweepPolicy(),
     return count
 
 
+async def schedule_exact_wakes(rt: Runtime, after: datetime, until: datetime,
+                               limit: int = 50_000) -> int:
+    """Queue deferred jobs at the exact wake-up times of the long waits (those longer than
+    `short_wait` when they began: no job was queued for them then) that wake in (after, until].
+    The sweeper calls it for its next period, so a long wait ends on time instead of at the
+    first sweep after it (up to a period plus the grace late). Returns the runs queued."""
+    due: dict[datetime, list[list[int]]] = {}
+    for run_id, step, wake_at, updated_at in await store.runs_waking(rt.db, after, until, limit):
+        if wake_at - updated_at > rt.short_wait:
+            due.setdefault(wake_at, []).append([run_id, step])
+    for at, pairs in sorted(due.items()):
+        for chunk in chunks(pairs, CHUNK):
+            await rt.queue.enqueue("advance", chunk, defer_until=at)
+    return sum(len(pairs) for pairs in due.values())
+
+
 async def run_due(rt: Runtime, now: datetime) -> int:
     """Move every run due at `now` (and every run left active or sending), in this process:
     for shells on a fake clock. Returns runs moved."""

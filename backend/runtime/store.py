@@ -216,6 +216,27 @@ async def due_runs(
     return [(int(row["id"]), int(row["step"])) for row in rows]
 
 
+async def runs_waking(
+    db: Database, after: datetime, until: datetime, limit: int
+) -> list[tuple[int, int, datetime, datetime]]:
+    """(id, step, wake_at, updated_at) of waiting runs of live flows waking in (after, until]."""
+    rows = await db.fetch(
+        "SELECT r.id, r.step, r.wake_at, r.updated_at FROM runs r JOIN flows f ON f.id = r.flow "
+        "WHERE r.status = 'waiting' AND r.wake_at > {} AND r.wake_at <= {} "
+        "AND f.status = 'live' ORDER BY r.wake_at, r.id LIMIT {}",
+        after, until, limit,
+    )
+    return [(int(row["id"]), int(row["step"]), _as_utc(row["wake_at"]),
+             _as_utc(row["updated_at"])) for row in rows]
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC)
+
+
 async def stuck_runs(
     db: Database, before: datetime, limit: int, flow_id: int | None = None
 ) -> list[tuple[int, int]]:
@@ -357,18 +378,40 @@ _PATCH: Columns = (("workspace", "int"), ("key", "text"), ("patch", "json"), ("a
 
 
 async def merge_attributes(db: Database, rows: list[list[Any]]) -> None:
-    """Merge attribute values into contacts: rows of (workspace, key, {name: value}, now)."""
+    """Merge attribute values into contacts: rows of (workspace, key, {name: value}, now).
+    A value of None is stored as null, on both databases. Call inside a write transaction."""
     if not rows:
         return
-    merged = (
-        f"json_patch(COALESCE(contacts.attributes, {_EMPTY[0]}), v.patch)" if db.is_sqlite
-        else f"COALESCE(contacts.attributes, {_EMPTY[1]}) || v.patch"
-    )
+    if not db.is_sqlite:
+        await db.execute(
+            f"UPDATE contacts SET attributes = COALESCE(contacts.attributes, {_EMPTY[1]}) "
+            f"|| v.patch, updated_at = v.at FROM {_source(db, _PATCH)} AS v "
+            'WHERE contacts.workspace = v.workspace AND contacts."key" = v."key"',
+            _pack(rows),
+        )
+        return
+    # SQLite's json_patch (RFC 7396) would DELETE an attribute set to null. So read, merge and
+    # write here: the transaction holds SQLite's write lock, nothing changes in between.
+    merged: list[list[Any]] = []
+    by_ws: dict[int, list[list[Any]]] = {}
+    for row in rows:
+        by_ws.setdefault(int(row[0]), []).append(row)
+    for ws, group in by_ws.items():
+        current = {
+            row["key"]: loads(row["attributes"]) or {}
+            for row in await db.fetch(
+                f'SELECT "key", attributes FROM contacts WHERE workspace = {{}} '
+                f'AND "key" IN {_texts_in(db)}', ws, _list(r[1] for r in group))
+        }
+        for _, key, patch, at in group:
+            if key in current:
+                current[key].update(patch)
+                merged.append([ws, key, current[key], at])
     await db.execute(
-        f"UPDATE contacts SET attributes = {merged}, updated_at = v.at "
+        f"UPDATE contacts SET attributes = v.patch, updated_at = v.at "
         f'FROM {_source(db, _PATCH)} AS v '
         'WHERE contacts.workspace = v.workspace AND contacts."key" = v."key"',
-        _pack(rows),
+        _pack(merged),
     )
 
 

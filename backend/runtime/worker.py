@@ -116,6 +116,12 @@ async def sweep_job(ctx: dict[str, Any]) -> int:
     if sweep_runs:
         ctx["last_sweep"] = now
     count = await engine.sweep(runtime, now, ctx["policy"], runs=sweep_runs)
+    # Long waits ending before the next sweep get a deferred job at their exact time; windows
+    # follow each other without gaps (a restarted worker queues some again: harmless).
+    until = now + timedelta(seconds=ctx["sweep_every"]) + ctx["policy"].grace
+    after = ctx.get("wakes_until") or now - ctx["policy"].grace
+    count += await engine.schedule_exact_wakes(runtime, after, until)
+    ctx["wakes_until"] = until
     if count:
         log.info("sweeper: %d run(s) re-enqueued", count)
     return count
@@ -156,7 +162,8 @@ def worker_settings(
         "queue_name": name,
         "on_startup": _startup,
         "on_shutdown": _shutdown,
-        "ctx": {"settings": settings, "policy": policy, "queue_name": name, "db": db},
+        "ctx": {"settings": settings, "policy": policy, "queue_name": name, "db": db,
+                "sweep_every": every},
         "max_jobs": 10,
         "job_timeout": JOB_TIMEOUT_SECONDS,
         "keep_result": 0,
