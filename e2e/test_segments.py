@@ -120,6 +120,7 @@ def test_live_count_follows_the_rule_and_the_segment_saves(
     saved = page.get_by_role("status").filter(has_text='Saved "Big spenders (e2e)".')
     expect(saved).to_be_visible()
     expect(page).to_have_url(f"{page.url.split('/segments')[0]}/segments/big-spenders-e2e")
+    expect(live_count(page)).to_have_text("2")  # the stored rule, counted as the page opens
     members = page.get_by_role("table", name="Members")
     expect(members.get_by_role("link")).to_have_count(2, timeout=15_000)
     expect(members.get_by_role("link", name="Ada Byron")).to_be_visible()

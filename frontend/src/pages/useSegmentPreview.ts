@@ -14,7 +14,8 @@ export type Preview =
 
 export function useSegmentPreview(rule: unknown): Preview {
   const text = JSON.stringify(rule ?? null)
-  const [preview, setPreview] = useState<Preview>({ state: 'empty' })
+  // A stored rule is counted as the page opens: "counting" from the start, not "add a condition".
+  const [preview, setPreview] = useState<Preview>(() => (text === 'null' ? { state: 'empty' } : { state: 'counting', last: null }))
   const asked = useRef(0)
 
   useEffect(() => {
