@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def build_rate(n: int) -> float:
 
 
 async def main() -> None:
+    # A SIGTERM (e.g. from `timeout`) unwinds through `finally`, so the server is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     n = parser.parse_args().messages
