@@ -73,8 +73,10 @@ def valid_email(value: str) -> str:
 # phonenumbers' own validity test (is_valid_number) spends most of its time looking compiled
 # patterns up again for every number; this is the same test with each region's patterns
 # compiled once. tests/backend/test_contact_import.py holds it to the library's answers.
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-          "voicemail", "fixed_line", "mobile")
+# Valid means: matches the general pattern and the pattern of at least one type (order does not
+# matter for that, so the common types go first).
+_TYPES = ("mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip",
+          "personal_number", "pager", "uan", "voicemail")
 _Desc = tuple[frozenset[int], "re.Pattern[str] | None"]
 
 
@@ -102,13 +104,20 @@ def _region_patterns(code: int, region: str) -> tuple[
     if metadata is None:
         return None
     leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
+    types = (_desc(getattr(metadata, name)) for name in _TYPES)
     return (_desc(metadata.general_desc),
-            tuple(_desc(getattr(metadata, name)) for name in _TYPES), leading)
+            tuple(desc for desc in types if desc is not None and desc[1] is not None), leading)
 
 
 def _valid_in(national: str, patterns: Any) -> bool:
     general, types, _ = patterns
-    return _matches(national, general) and any(_matches(national, desc) for desc in types)
+    if not _matches(national, general):
+        return False
+    size = len(national)
+    for lengths, pattern in types:
+        if (not lengths or size in lengths) and pattern.fullmatch(national) is not None:
+            return True
+    return False
 
 
 def _valid_number(code: int, national: str) -> bool:
@@ -183,9 +192,9 @@ def check_timezone(name: str) -> None:
 
 
 def check_lengths(contact: Contact) -> None:
-    for field, longest in MAX_LENGTHS.items():
-        value = getattr(contact, field)
-        if isinstance(value, str) and len(value) > longest:
+    values = (contact.id, contact.email, contact.phone, contact.timezone)
+    for value, (field, longest) in zip(values, MAX_LENGTHS.items(), strict=True):
+        if value is not None and len(value) > longest:
             raise ContactProblem("too_long",
                                  f"'{field}' is too long (at most {longest} characters)")
 

@@ -175,6 +175,8 @@ def _cells_to_fields(cells: list[str], columns: CsvColumns) -> tuple[
     preferences: dict[str, str] = {}
     chat: dict[str, str | None] = {}
     for column, cell in zip(columns.columns, cells, strict=False):
+        if not cell:
+            continue
         value = cell.strip()
         if not value:
             continue
@@ -185,16 +187,21 @@ def _cells_to_fields(cells: list[str], columns: CsvColumns) -> tuple[
             raise _Refuse("nul_character", f"{column.label} holds the NUL character")
         if "\r" in value:  # a CRLF file's line breaks inside a quoted cell
             value = value.replace("\r\n", "\n")
-        clear = value.lower() == CLEAR
+        clear = value[0] == "[" and value.lower() == CLEAR
         kind = column.kind
-        if kind == "id":
+        if kind == "attribute":  # the most common kind first
+            if clear:
+                attributes[column.key] = None
+            elif column.type == "text":
+                attributes[column.key] = value
+            else:
+                attributes[column.key] = _typed(column, value)
+        elif kind == "id":
             if clear:
                 raise _Refuse("missing_id", "the id cannot be cleared")
             ident = value
         elif kind in ("email", "phone", "timezone"):
             given[kind] = None if clear else value
-        elif kind == "push_tokens":
-            given[kind] = None if clear else value.split()
         elif kind == "consent":
             choice = _CONSENT.get(value.lower())
             if choice is None:
@@ -210,8 +217,8 @@ def _cells_to_fields(cells: list[str], columns: CsvColumns) -> tuple[
             preferences[column.key] = channel
         elif kind == "chat":
             chat[column.key] = None if clear else value
-        elif kind == "attribute":
-            attributes[column.key] = None if clear else _typed(column, value)
+        elif kind == "push_tokens":
+            given[kind] = None if clear else value.split()
         else:
             raise _Refuse("unnamed_column", f"{column.label} has a value but no name in the "
                                             "header")

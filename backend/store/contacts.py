@@ -167,7 +167,7 @@ async def upsert_rows(
     contact."""
     created: list[bool] = []
     async with db.write():
-        existing = await load_rows(db, workspace, list({row.contact.id: None for row in rows}))
+        existing = await _load_for_update(db, workspace, list({r.contact.id: None for r in rows}))
         merged: dict[str, dict[str, Any]] = {}
         for row in rows:
             key = row.contact.id
@@ -199,6 +199,40 @@ _POSTGRES_INSERT = (
 )
 
 
+def _connection(db: Database) -> Any:
+    """The driver's connection of the write transaction under way.
+
+    Bulk statements go to it directly: building a statement through piccolo costs Python work
+    per argument, more than the database's own work for thousands of rows.
+    """
+    transaction = db.engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("bulk contact writes run inside db.write()")
+    return transaction.connection
+
+
+async def _load_for_update(
+    db: Database, workspace: int, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored rows of these contacts, read in the write transaction (and locked on
+    PostgreSQL, so a concurrent import of the same contacts waits instead of losing a merge)."""
+    connection = _connection(db)
+    found: list[dict[str, Any]] = []
+    if db.is_sqlite:
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start:start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            found.extend(await connection.execute_fetchall(
+                f"SELECT * FROM contacts WHERE workspace = ? AND key IN ({marks})",
+                [workspace, *chunk]))
+    else:
+        records = await connection.fetch(
+            "SELECT * FROM contacts WHERE workspace = $1 AND key = ANY($2::text[]) FOR UPDATE",
+            workspace, keys)
+        found = [dict(record) for record in records]
+    return {row["key"]: row for row in found}
+
+
 def _column_values(row: dict[str, Any]) -> list[Any]:
     values = []
     for name in _WRITE_COLUMNS:
@@ -212,15 +246,8 @@ def _column_values(row: dict[str, Any]) -> list[Any]:
 async def _write_many(
     db: Database, workspace: int, rows: list[dict[str, Any]], now: datetime
 ) -> None:
-    """Write merged rows (distinct keys) within the caller's write transaction.
-
-    Goes to the driver's connection directly: building a statement through piccolo costs
-    Python work per argument, more than the database's own work for thousands of rows.
-    """
-    transaction = db.engine.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("_write_many runs inside db.write()")
-    connection = transaction.connection
+    """Write merged rows (distinct keys) within the caller's write transaction."""
+    connection = _connection(db)
     if db.is_sqlite:
         await connection.executemany(
             _SQLITE_INSERT, [(workspace, *_column_values(row), now, now) for row in rows])
