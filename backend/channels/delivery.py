@@ -6,7 +6,8 @@ reason; still transient after the last attempt -> `DeliveryDeferred` is raised, 
 tried again later (the Sender contract: raising means "try again later").
 
 Final results are remembered per key (bounded): when a batch is retried because one message
-was deferred, the messages already accepted are not handed to their providers a second time.
+was deferred, the messages already accepted are not handed to their providers a second time;
+and two overlapping calls with the same key share one delivery.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class ProviderSet:
         }
         self._limit = asyncio.Semaphore(concurrency)
         self._done: OrderedDict[str, DeliveryResult] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[SendOutcome]] = {}
 
     @classmethod
     def from_settings(
@@ -114,17 +116,36 @@ class ProviderSet:
             return await retrying.send(message)
 
     async def send(self, messages: list[OutgoingMessage]) -> list[DeliveryResult]:
-        pending = [m for m in _unique(messages) if m.key not in self._done]
-        outcomes = await asyncio.gather(*(self.send_one(m) for m in pending))
+        unique = _unique(messages)
+        pending = [m for m in unique if m.key not in self._done]
+        outcomes = await asyncio.gather(
+            *(self._send_shared(m) for m in pending), return_exceptions=True
+        )
         deferred: dict[str, str] = {}
+        failure: BaseException | None = None
         for message, outcome in zip(pending, outcomes, strict=True):
-            if isinstance(outcome, Transient):
+            if isinstance(outcome, BaseException):
+                failure = failure or outcome
+            elif isinstance(outcome, Transient):
                 deferred[message.key] = outcome.reason
             else:
                 self._remember(_result(message, outcome, self._provider_name(message)))
+        # Everything that went out is remembered before anything is raised, so the job's
+        # retry does not send it again.
+        if failure is not None:
+            raise failure
         if deferred:
             raise DeliveryDeferred(deferred)
-        return [self._done[m.key] for m in _unique(messages)]
+        return [self._done[m.key] for m in unique]
+
+    async def _send_shared(self, message: OutgoingMessage) -> SendOutcome:
+        """Two overlapping calls with the same key (a duplicate job) share one delivery."""
+        task = self._inflight.get(message.key)
+        if task is None:
+            task = asyncio.ensure_future(self.send_one(message))
+            self._inflight[message.key] = task
+            task.add_done_callback(lambda _: self._inflight.pop(message.key, None))
+        return await asyncio.shield(task)
 
     def _provider_name(self, message: OutgoingMessage) -> str:
         provider = self.providers.get(message.channel)
@@ -194,11 +215,15 @@ class WorkspaceSender:
         self.env = env
         self.options = options
         self.sets: dict[int, ProviderSet] = {}
+        self._building = asyncio.Lock()
 
     async def provider_set(self, workspace: int) -> ProviderSet:
-        if workspace not in self.sets:
-            settings = resolve_channels(self.env, await self.load_urls(workspace))
-            self.sets[workspace] = ProviderSet.from_settings(settings, self.links, **self.options)
+        async with self._building:  # two first sends must not build (and leak) two sets
+            if workspace not in self.sets:
+                settings = resolve_channels(self.env, await self.load_urls(workspace))
+                self.sets[workspace] = ProviderSet.from_settings(
+                    settings, self.links, **self.options
+                )
         return self.sets[workspace]
 
     async def send(self, messages: list[OutgoingMessage]) -> list[DeliveryResult]:

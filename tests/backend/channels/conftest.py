@@ -161,7 +161,8 @@ def start_smtp(mode: str, certificate: Certificate | None = None) -> SmtpServer:
             "auth_require_tls": False,  # the whole connection is TLS already
             "authenticator": _authenticator(inbox),
         }
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
+    # A generous start-up wait: the machine running the tests may be heavily shared.
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=30, **options)
     controller.start()
     return SmtpServer("127.0.0.1", port, inbox, controller)
 

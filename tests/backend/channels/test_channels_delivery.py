@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from conftest import HttpReply, HttpServer
 
@@ -12,6 +14,7 @@ from backend.channels import (
     Permanent,
     ProviderSet,
     SandboxProvider,
+    SendOutcome,
     WorkspaceSender,
     sample_message,
 )
@@ -94,3 +97,45 @@ async def test_sample_messages_exist_for_every_channel() -> None:
         sample = sample_message(1, channel, "someone", key=f"test:{channel}")
         assert sample.content
         assert isinstance(await sender.send_one(sample), Accepted)
+
+
+class CountingProvider:
+    """Counts deliveries per key; 'boom' raises (a provider bug), others are accepted."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.gate = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        await self.gate.wait()
+        self.sent.append(message.key)
+        if message.key == "boom":
+            raise RuntimeError("provider bug")
+        return Accepted(message.key)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_overlapping_calls_share_one_delivery() -> None:
+    provider = CountingProvider()
+    sender = ProviderSet({"sms": provider})
+    first = asyncio.create_task(sender.send([message("k", 1)]))
+    second = asyncio.create_task(sender.send([message("k", 1)]))
+    await asyncio.sleep(0)
+    provider.gate.set()
+    assert await first == await second == [DeliveryResult("k", "sent")]
+    assert provider.sent == ["k"]
+
+
+async def test_a_provider_bug_raises_after_remembering_what_went_out() -> None:
+    provider = CountingProvider()
+    provider.gate.set()
+    sender = ProviderSet({"sms": provider})
+    with pytest.raises(RuntimeError, match="provider bug"):
+        await sender.send([message("ok", 1), message("boom", 1)])
+    with pytest.raises(RuntimeError):
+        await sender.send([message("ok", 1), message("boom", 1)])
+    assert provider.sent == ["ok", "boom", "boom"]  # "ok" went out once
