@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import msgspec  # noqa: E402
+import psutil  # type: ignore[import-untyped]  # noqa: E402
 from make_data import generate  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
@@ -112,6 +113,32 @@ async def load(db: Database, count: int) -> int:
     return ws
 
 
+class CpuMeter:
+    """CPU used from now on, in % of ONE core (the machine has two: 200%): the worker, this
+    process (loading, then polling for the end), and `other`: the rest of the machine, that is
+    other engineers' work and, on PostgreSQL, the database server."""
+
+    def __init__(self, worker_pid: int) -> None:
+        self.worker = psutil.Process(worker_pid)
+        self.me = psutil.Process()
+        self.began = time.monotonic()
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float]:
+        machine = psutil.cpu_times()
+        busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+        worker, me = self.worker.cpu_times(), self.me.cpu_times()
+        return busy, worker.user + worker.system, me.user + me.system
+
+    def read(self) -> dict[str, float]:
+        now = self._sample()
+        wall = time.monotonic() - self.began
+        machine, worker, me = (100 * (b - a) / wall for a, b in zip(self.start, now, strict=True))
+        return {"cpu_worker_pct": round(worker), "cpu_bench_pct": round(me),
+                "cpu_machine_pct": round(machine), "cpu_other_pct": round(machine - worker - me),
+                "load_average": round(os.getloadavg()[0], 1)}
+
+
 async def scalar(db: Database, sql: str) -> Any:
     return (await db.fetch(sql))[0]["v"]
 
@@ -144,6 +171,7 @@ async def run(url: str, count: int, redis: str, profile: str | None = None) -> d
         queue = ArqQueue(redis, prefix)
         await engine.publish(db, queue, flow_id, datetime.now(UTC))
         await queue.close()
+        cpu = CpuMeter(worker.pid)
         while True:  # done: every contact has a run, none is still moving
             await asyncio.sleep(1)
             runs = await scalar(db, f"SELECT COUNT(*) AS v FROM runs WHERE flow = {flow_id}")
@@ -162,7 +190,7 @@ async def run(url: str, count: int, redis: str, profile: str | None = None) -> d
         return {"database": url.split(":", 1)[0], "contacts": count, "runs": runs,
                 "contact_steps": steps, "messages_sent": messages,
                 "seconds": round(seconds, 2), "contact_steps_per_s": round(steps / seconds),
-                "contacts_per_s": round(count / seconds)}
+                "contacts_per_s": round(count / seconds), **cpu.read()}
     finally:
         if worker is not None:
             worker.terminate()

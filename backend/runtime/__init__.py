@@ -30,6 +30,16 @@ As built (issue 3), the exact signatures:
 - `queue.Queue` / `ArqQueue(url, prefix)` / `RecordingQueue`; `sender.Sender` /
   `SandboxSender`; `worker.worker_settings(settings)`, `worker.run_worker(settings)`;
   `backend.redis.redis_url(settings)`.
+- `ingest.ingest_events(db, queue, workspace, events, now) -> int` (also re-exported as
+  `engine.ingest_events`); `ingest.EventIngest(db, queue).ingest(workspace, events, now) -> int`:
+  the same behind a group commit (concurrent callers share one transaction and one `events`
+  job; what `POST /api/events` uses); `batching.Batcher(process, max_items).submit(items)`.
+- `engine.schedule_exact_wakes(rt, after, until) -> int`: deferred jobs at the exact times of
+  long waits ending in (after, until] (the sweeper calls it for its next period).
+- `waking.WakingWorker(wake_channel, **worker_settings(...))`: arq's Worker, woken over Redis
+  pub/sub when a job is queued (`queue.wake_channel(prefix)`) instead of polling every 100 ms;
+  `worker.serve(settings)` runs it (on uvloop when installed).
 - Module docstrings say how: `engine` (the batch protocol and the run state JSON), `store`
-  (bulk SQL), `queue`, `sender`, `worker` (jobs and the sweeper).
+  (bulk SQL), `queue`, `sender`, `worker` (jobs and the sweeper), `ingest`, `batching`,
+  `waking`; `backend.db` (SQLite on long-lived connections).
 """
