@@ -1,6 +1,6 @@
-"""Real local servers for the provider tests: an SMTP server (aiosmtpd, with STARTTLS or TLS
-and AUTH when asked), a self-signed certificate made with `cryptography`, and a tiny HTTP
-server that answers what each test scripts."""
+"""Real local servers for the provider tests (conftest.py registers the fixtures): an SMTP
+server (aiosmtpd, with STARTTLS or TLS and AUTH when asked), a self-signed certificate made
+with `cryptography`, and a tiny HTTP server that answers what each test scripts."""
 
 from __future__ import annotations
 

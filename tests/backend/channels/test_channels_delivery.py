@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import HttpReply, HttpServer
 
 from backend.channels import (
     Accepted,
@@ -19,6 +18,7 @@ from backend.channels import (
     sample_message,
 )
 from backend.runtime.sender import DeliveryResult, OutgoingMessage, Sender
+from channels.servers import HttpReply, HttpServer
 
 
 def message(key: str, workspace: int, channel: str = "sms") -> OutgoingMessage:

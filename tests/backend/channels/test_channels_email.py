@@ -10,14 +10,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from conftest import (
-    SMTP_PASSWORD,
-    SMTP_USER,
-    Certificate,
-    SmtpServer,
-    free_port,
-    start_smtp,
-)
 
 from backend.channels import (
     Accepted,
@@ -34,6 +26,14 @@ from backend.channels import (
 )
 from backend.channels.config import LinkSettings, SmtpConfig
 from backend.runtime.sender import DeliveryResult, OutgoingMessage
+from channels.servers import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    Certificate,
+    SmtpServer,
+    free_port,
+    start_smtp,
+)
 
 HTML = (
     '<html><body><p>Hi Bill, see <a href="https://shop.example.com/sale?a=1&amp;b=2">the sale</a>'

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-from conftest import HttpReply, HttpRequest, HttpServer, Sleeps, free_port
 
 from backend.channels import (
     Accepted,
@@ -24,6 +23,7 @@ from backend.channels import (
 )
 from backend.channels.config import InfobipConfig, TwilioConfig, WebhookConfig
 from backend.runtime.sender import DeliveryResult, OutgoingMessage
+from channels.servers import HttpReply, HttpRequest, HttpServer, Sleeps, free_port
 
 API_KEY = "ib-api-key-123"
 AUTH_TOKEN = "tw-auth-token-456"

@@ -10,7 +10,6 @@ from typing import Any
 
 import http_ece
 import jwt
-from conftest import HttpReply, HttpRequest, HttpServer, Sleeps
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -28,6 +27,7 @@ from backend.channels import (
 )
 from backend.channels.config import FcmConfig, WebPushConfig
 from backend.runtime.sender import OutgoingMessage
+from channels.servers import HttpReply, HttpRequest, HttpServer, Sleeps
 
 
 def b64(data: bytes) -> str:
@@ -121,7 +121,7 @@ async def test_web_push_outcomes(http_server: HttpServer) -> None:
 
 
 async def test_web_push_unreachable_is_transient() -> None:
-    from conftest import free_port
+    from channels.servers import free_port
 
     browser = Browser(f"http://127.0.0.1:{free_port()}/push/x")
     provider = webpush_provider(vapid_key()[0])
