@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -45,6 +46,11 @@ def row_to_data(row: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@lru_cache(maxsize=8)
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()  # a bulk import stamps thousands of rows with one moment
+
+
 def merge(
     existing: dict[str, Any] | None, update: Contact, fields_set: Iterable[str], now: datetime
 ) -> dict[str, Any]:
@@ -73,7 +79,7 @@ def merge(
         for channel, value in update.consent.items():
             if row["consent"].get(channel) != value:
                 row["consent"][channel] = value
-                row["consent_changed"][channel] = now.isoformat()
+                row["consent_changed"][channel] = _iso(now)
     return row
 
 
