@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 from urllib.parse import (
@@ -351,10 +352,13 @@ def _smtp(where: str, scheme: str, parts: SplitResult, query: _Query) -> SmtpCon
     if password is not None and not username:
         raise ChannelUrlError(f"{where}: a password needs a user name (smtp://user:pass@host)")
     sender = query.text("from", required=True) or ""
-    if "@" not in sender:
+    address = parseaddr(sender)[1]
+    if "@" not in address or not address.isascii() or any(c in address for c in " <>\r\n"):
         raise ChannelUrlError(f"{where}: parameter 'from' must be an email address")
     mailto = query.text("unsubscribe_mailto")
-    if mailto is not None and "@" not in mailto:
+    if mailto is not None and (
+        "@" not in mailto or not mailto.isascii() or any(c in mailto for c in " <>,?\r\n")
+    ):
         raise ChannelUrlError(f"{where}: parameter 'unsubscribe_mailto' must be an email address")
     return SmtpConfig(
         host=host,

@@ -228,6 +228,8 @@ class SmtpProvider:
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         if not is_plain_address(message.to):
             return Permanent("not an email address: the recipient must be one bare address")
+        if not message.to.isascii():
+            return Permanent("internationalised addresses (SMTPUTF8) are not supported yet")
         raw = build_email(message, self.options)
         async with self._slots:
             for attempt in (1, 2):

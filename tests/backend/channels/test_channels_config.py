@@ -108,6 +108,8 @@ def test_push_and_sandbox_forms() -> None:
         ("email", "smtp://user:hunter2@?from=a@b.c", "the host is missing"),
         ("email", "smtp://user:hunter2@h", "parameter 'from' is required"),
         ("email", "smtp://h?from=nobody", "parameter 'from' must be an email address"),
+        ("email", "smtp://h?from=zo%C3%AB@example.com", "'from' must be an email address"),
+        ("email", "smtp://h?from=a@b.c&unsubscribe_mailto=x%3E@y", "'unsubscribe_mailto' must"),
         ("email", "smtp://h?from=a@b.c&starttls=yes please", "'starttls' must be 0 or 1"),
         ("email", "smtps://h?from=a@b.c&starttls=1", "smtps:// is already TLS"),
         ("email", "smtp://h?from=a@b.c&form=x&hunter2=1", "unknown parameter(s): form, hunter2"),

@@ -272,6 +272,8 @@ async def test_recipient_must_be_one_bare_address(
         assert outcome == Permanent(
             "not an email address: the recipient must be one bare address"
         )
+    utf8 = await smtp.send(outgoing(to="zoë@example.com"))
+    assert utf8 == Permanent("internationalised addresses (SMTPUTF8) are not supported yet")
     await smtp.aclose()
     assert plain_smtp.inbox.messages == []
 
