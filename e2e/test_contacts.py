@@ -144,6 +144,7 @@ def test_contacts_page_searches_and_filters_by_segment(
     segment = page.get_by_label("Only members of the segment")
     segment.select_option(label="Pro plan (e2e) (pro-people-e2e)")
     expect(table.get_by_role("link")).to_have_text(["Pat Quinn"])
+    expect(page).to_have_url(re.compile(r"/contacts\?segment=pro-people-e2e$"))
     row = table.get_by_role("row").filter(has=page.get_by_role("link", name="Pat Quinn"))
     expect(row).to_contain_text("+393471112233")
     expect(row).to_contain_text("team: people-e2e")

@@ -10,6 +10,7 @@ import { attributeSummary, contactName } from '../lib/contact'
 import './people.css'
 
 export const PAGE_SIZE = 50
+const PATH = '/contacts'
 const SEARCH_DELAY_MS = 300
 
 export function ContactsPage() {
@@ -29,6 +30,9 @@ export function ContactsPage() {
   useEffect(() => {
     if (typed === q) return
     const timer = window.setTimeout(() => {
+      // A link clicked meanwhile has already left the page (the router unmounts it a moment
+      // later): writing the search now would bring the user back here.
+      if (window.location.pathname !== PATH) return
       setParams((current) => withParam(current, 'q', typed.trim()), { replace: true })
     }, SEARCH_DELAY_MS)
     return () => window.clearTimeout(timer)
@@ -72,15 +76,21 @@ export function ContactsPage() {
         </label>
       </div>
 
-      {/* A new search starts again from the first page. */}
-      <Results key={`${q}\n${segment}`} q={q} segment={segment} />
+      <Results q={q} segment={segment} />
     </main>
   )
 }
 
 function Results({ q, segment }: { q: string; segment: string }) {
-  const [pages, setPages] = useState<Pages>(FIRST_PAGE)
+  // A new search starts again from the first page; the rows shown stay until the new ones
+  // arrive (no flash of "Loading" between two searches).
+  const search = `${q}\n${segment}`
+  const [paging, setPaging] = useState<{ search: string; pages: Pages }>({ search, pages: FIRST_PAGE })
+  const pages = paging.search === search ? paging.pages : FIRST_PAGE
+  const setPages = (change: (pages: Pages) => Pages) =>
+    setPaging((current) => ({ search, pages: change(current.search === search ? current.pages : FIRST_PAGE) }))
   const [rows, setRows] = useState<ContactRow[] | null>(null)
+  const [shownFor, setShownFor] = useState<string | null>(null)
   const [error, setError] = useState('')
   const cursor = currentCursor(pages)
   const filtered = Boolean(q || segment)
@@ -95,7 +105,8 @@ function Results({ q, segment }: { q: string; segment: string }) {
         (page) => {
           if (!current) return
           setRows(page.items)
-          setPages((p) => arrived(p, page.next))
+          setShownFor(`${search}\n${cursor ?? ''}`)
+          setPaging((p) => ({ search, pages: arrived(p.search === search ? p.pages : FIRST_PAGE, page.next) }))
           setError('')
         },
         (failure: unknown) => {
@@ -107,7 +118,8 @@ function Results({ q, segment }: { q: string; segment: string }) {
     return () => {
       current = false
     }
-  }, [q, segment, cursor])
+  }, [q, segment, cursor, search])
+  const busy = shownFor !== `${search}\n${cursor ?? ''}`
 
   return (
     <>
@@ -126,7 +138,7 @@ function Results({ q, segment }: { q: string; segment: string }) {
         </div>
       )}
       {rows && rows.length > 0 && (
-        <table className="flows people" aria-label="Contacts">
+        <table className="flows people" aria-label="Contacts" aria-busy={busy}>
           <thead>
             <tr>
               <th scope="col">Contact</th>
