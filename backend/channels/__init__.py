@@ -10,6 +10,20 @@
 - `tracking`: signed click / open / unsubscribe tokens (pure).
 - `delivery`: `ProviderSet` (one workspace) and `WorkspaceSender` (all of them), both the
   runtime's `Sender`.
+
+Wiring into the worker (in place of `SandboxSender`):
+
+    links = load_link_settings(var_dir=settings.var_dir)
+    sender = WorkspaceSender(load_urls, links)  # load_urls(workspace) -> {channel: url}
+    runtime = Runtime(db, queue, sender)
+    ...
+    await sender.aclose()  # on shutdown: closes SMTP connections and HTTP clients
+
+`send` raises `DeliveryDeferred` when a message met only transient errors after its retries
+(the job is tried again later); call `await sender.forget(workspace)` after a workspace's
+channel settings change. Settings -> Channels: `resolve_channels(os.environ, stored_urls)`
+gives each channel's `ChannelSettings` (`.redacted()` for the API); `parse_provider_url` checks
+a URL before it is saved; `ProviderSet.send_one(sample_message(...))` sends a test message.
 """
 
 from backend.channels.base import (
