@@ -209,6 +209,7 @@ async def _import(args: argparse.Namespace, db: Database) -> int:
 async def _import_contacts(args: argparse.Namespace, db: Database) -> int:
     """Print the import report on stdout; refused rows are also summed up on stderr."""
     from backend.contact_import import ImportFileError, format_for_name
+    from backend.segments.refresh import after_contacts_changed
     from backend.store.contacts import import_contacts
     from backend.workspace import default_workspace
 
@@ -231,9 +232,15 @@ async def _import_contacts(args: argparse.Namespace, db: Database) -> int:
         except OSError as exc:
             raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
 
+    async def on_stored(workspace: int, keys: list[str]) -> None:
+        # Memberships follow the import. Their entry and exit events are stored, and the
+        # worker's sweeper hands them to live flows (this command has no queue of its own).
+        await after_contacts_changed(db, workspace, keys, datetime.now(UTC))
+
     with handle:
         try:
-            report = await import_contacts(db, await default_workspace(db), chunks(), fmt)
+            report = await import_contacts(db, await default_workspace(db), chunks(), fmt,
+                                           on_stored=on_stored)
         except ImportFileError as exc:
             raise UserError(f"{path}: {exc}") from None
     sys.stdout.buffer.write(msgspec.json.encode(report.to_json()) + b"\n")
