@@ -165,9 +165,23 @@ def _typed(column: Column, value: str) -> Any:
     return value
 
 
+def _careful(cells: list[str], columns: CsvColumns) -> list[str]:
+    """Cells of a row that spans lines or is long: line breaks as LF, lengths checked."""
+    checked = []
+    for column, cell in zip(columns.columns, cells, strict=False):
+        if len(cell) > MAX_CELL_LENGTH and len(cell.strip()) > MAX_CELL_LENGTH:
+            raise _Refuse("too_long", f"{column.label} is too long "
+                                      f"(at most {MAX_CELL_LENGTH} characters)")
+        checked.append(cell.replace("\r\n", "\n") if "\r" in cell else cell)
+    return checked
+
+
 def _cells_to_fields(cells: list[str], columns: CsvColumns) -> tuple[
         str | None, dict[str, Any], dict[str, str | None]]:
-    """(id, Contact keyword arguments, chat addresses) from a row's non-empty cells."""
+    """(id, Contact keyword arguments, chat addresses) from a row's non-empty cells.
+
+    The hot loop of an import: cells that may be too long or hold CRLF line breaks went
+    through `_careful` first, and the reader refused lines holding NUL characters."""
     ident: str | None = None
     given: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
@@ -180,13 +194,6 @@ def _cells_to_fields(cells: list[str], columns: CsvColumns) -> tuple[
         value = cell.strip()
         if not value:
             continue
-        if len(value) > MAX_CELL_LENGTH:
-            raise _Refuse("too_long", f"{column.label} is too long "
-                                      f"(at most {MAX_CELL_LENGTH} characters)")
-        if "\x00" in value:
-            raise _Refuse("nul_character", f"{column.label} holds the NUL character")
-        if "\r" in value:  # a CRLF file's line breaks inside a quoted cell
-            value = value.replace("\r\n", "\n")
         clear = value[0] == "[" and value.lower() == CLEAR
         kind = column.kind
         if kind == "attribute":  # the most common kind first
@@ -231,13 +238,22 @@ def _cells_to_fields(cells: list[str], columns: CsvColumns) -> tuple[
     return ident, given, chat
 
 
-def contact_from_cells(line: int, cells: list[str], columns: CsvColumns) -> ImportRow | Refusal:
-    """The row starting on `line` as a contact to upsert, or why it cannot be."""
+def contact_from_cells(
+    line: int, cells: list[str], columns: CsvColumns, careful: bool = True
+) -> ImportRow | Refusal:
+    """The row starting on `line` as a contact to upsert, or why it cannot be.
+
+    `careful=False` is for a row on one line of at most MAX_CELL_LENGTH characters with no NUL
+    character (the reader knows): no cell can be too long or hold a line break."""
     width = len(columns.columns)
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
         return Refusal(line, _id_of(cells, columns), "too_many_cells",
                        f"the row has {len(cells)} cells but the header names {width} columns")
     try:
+        if careful:
+            if any("\x00" in cell for cell in cells):
+                raise _Refuse("nul_character", "the row holds the NUL character")
+            cells = _careful(cells, columns)
         ident, given, chat = _cells_to_fields(cells, columns)
     except _Refuse as refusal:
         return Refusal(line, _id_of(cells, columns), refusal.code, refusal.reason)

@@ -19,6 +19,7 @@ import msgspec
 
 from backend.contact_checks import ContactProblem, check_contact
 from backend.contact_columns import (
+    MAX_CELL_LENGTH,
     CsvColumns,
     ImportFileError,
     ImportRow,
@@ -289,6 +290,7 @@ class CsvReader:
         self._columns: CsvColumns | None = None
         self._header: list[str] = []
         self._bad_lines: dict[int, Refusal] = {}  # lines that spoil the record holding them
+        self._long_lines: set[int] = set()  # lines that may hold a cell too long to store
         self._consumed = 0  # lines the csv reader has taken so far
 
     def feed(self, chunk: bytes) -> list[Parsed]:
@@ -314,6 +316,11 @@ class CsvReader:
                     text = raw.decode(errors="replace")
                     self._bad_lines[number] = _not_utf8(number)
                 text += "\n"
+                if len(text) > MAX_CELL_LENGTH:
+                    self._long_lines.add(number)
+                if "\x00" in text:
+                    self._bad_lines[number] = Refusal(number, None, "nul_character",
+                                                      "the row holds the NUL character")
             dropped = self._records.add(number, text)
             if dropped is not None:
                 out.append(dropped)
@@ -337,7 +344,11 @@ class CsvReader:
             except csv.Error as exc:
                 out.append(Refusal(start, None, "bad_csv", f"the row cannot be read: {exc}"))
                 continue
-            bad = self._spoiled(start, self._reader.line_num)
+            end = self._reader.line_num
+            bad = self._spoiled(start, end)
+            careful = end > start or start in self._long_lines
+            if self._long_lines:
+                self._long_lines.difference_update(range(start, end + 1))
             if self._columns is None:
                 if bad is not None:
                     raise ImportFileError(f"The header line cannot be read: {bad.reason}.")
@@ -349,7 +360,7 @@ class CsvReader:
                 continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue  # a blank line
-            out.append(contact_from_cells(start, cells, self._columns))
+            out.append(contact_from_cells(start, cells, self._columns, careful))
 
     def _spoiled(self, start: int, end: int) -> Refusal | None:
         """Why lines start..end cannot be imported, if one of them could not be read."""
