@@ -23,12 +23,17 @@ suites (Chromium e2e, pytest) were running at the same time, so figures moved wi
 | SQLite | `bench/broadcast_bench.py` | 40.8 | 13,579 | 1.8 -> 3.4 |
 | PostgreSQL | `... --database postgresql://.../castflow_bench` (empty db) | 53.0 | 10,462 | 2.7 |
 
-Where the time goes (SQLite, `--profile FILE` runs the worker under cProfile; 45 s of wall time
-with start and stop): the event loop waits on SQLite (aiosqlite's thread) 17.7 s; the flow
-language (interpreter and node steps) takes 7.5 s, building rows and run state 3.3 s, decoding
-contacts 1.4 s, Redis socket I/O 1.9 s. The main thread is the bottleneck; SQLite's single
-writer next. Not done yet: PRAGMA synchronous=NORMAL (db.py), one SQLite connection per
-worker instead of one per transaction, fewer indexes on run_steps.
+Session 2 (commit eef774d: long-lived SQLite connections with synchronous=NORMAL, worker on
+uvloop), with other engineers' work taking 169-190% of the 200% (the `other` figure printed):
+SQLite 125.2 s = 4,427 contact-steps/s with the worker at 28% of a core; PostgreSQL 165.8 s =
+3,343/s with the worker at 10%. Per CPU-second the worker does 16,400-18,000 contact-steps
+(in-process, 5,000 contacts), 40% of it in the event loop's thread and 60% in SQLite's own
+(run_steps inserts first): see bench/RESULTS.md.
+
+Where the time went in session 1 (SQLite, `--profile FILE` runs the worker under cProfile; 45 s
+of wall time with start and stop): the event loop waited on SQLite (aiosqlite's thread) 17.7 s;
+the flow language (interpreter and node steps) took 7.5 s, building rows and run state 3.3 s,
+decoding contacts 1.4 s, Redis socket I/O 1.9 s.
 """
 
 from __future__ import annotations
