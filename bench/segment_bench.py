@@ -103,8 +103,16 @@ async def prepare(admin_url: str) -> str:
             await db.execute("TRUNCATE contacts, events")
             await db.execute("INSERT INTO workspaces (id, name, created_at) VALUES (1, 'bench', "
                              "now()) ON CONFLICT DO NOTHING")
+            # Indexes are rebuilt after the load: maintaining them row by row takes far longer.
+            indexes = await db.fetch(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+                "('contacts', 'events') AND indexname NOT LIKE '%pkey'")
+            for index in indexes:
+                await db.execute(f'DROP INDEX "{index["indexname"]}"')
             for sql in GENERATE:
                 await db.execute(sql)
+            for index in indexes:
+                await db.execute(index["indexdef"])
             print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
         for sql in INDEXES:
             await db.execute(sql)
