@@ -38,8 +38,17 @@ Dialect = Literal["sqlite", "postgresql"]
 
 @dataclass(frozen=True)
 class SqlCondition:
-    sql: str  # a boolean SQL expression over the contacts table aliased `c`
-    params: list[Any]  # for `{}` placeholders, in order (backend/db.py style)
+    """A boolean SQL expression over the contacts table aliased `c`, used as
+
+        SELECT ... FROM contacts c {joins} WHERE c.workspace = {} AND ({sql})
+
+    with the parameters `join_params`, the workspace, then `params` (backend/db.py style).
+    `joins` is empty unless compiled with ``bulk=True``."""
+
+    sql: str
+    params: list[Any]  # for the `{}` placeholders of `sql`, in order
+    joins: str = ""  # LEFT JOINs to write right after `FROM contacts c`
+    join_params: list[Any] = field(default_factory=list)  # for the placeholders of `joins`
 
 
 def compile_segment(
@@ -47,15 +56,25 @@ def compile_segment(
     dialect: Dialect,
     now: datetime,
     segments: Callable[[str], SegmentRule] | None = None,
+    bulk: bool = False,
 ) -> SqlCondition:
     """The SQL condition for ``rule`` at ``now``; SegmentRuleError names a part it cannot
-    compile (and an unknown or cyclic ``in_segment``)."""
+    compile (and an unknown or cyclic ``in_segment``).
+
+    ``bulk=True`` is for queries over many contacts (counting, the periodic refresh): each
+    event aggregate becomes one grouped pass over `events` joined to the contacts (in
+    `joins`) instead of one correlated subquery per contact, which only pays off for a few
+    contacts (`refresh_contacts`)."""
     if dialect not in ("sqlite", "postgresql"):
         raise ValueError(f"unknown SQL dialect {dialect!r}")
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    out = _Compiler(dialect, now.astimezone(UTC), segments)
-    return out.finish(out.segment(rule, ()))
+    out = _Compiler(dialect, now.astimezone(UTC), segments, bulk)
+    sql = out.segment(rule, ())
+    joins = " ".join(out.joins)
+    # joins come first in the query text, so their markers are numbered apart
+    condition, join_params = out.finish(sql), out.finish(joins)
+    return SqlCondition(condition.sql, condition.params, join_params.sql, join_params.params)
 
 
 # --------------------------------------------------------------------------- values
@@ -87,6 +106,9 @@ class _Val:
     nonempty: dict[str, str] = field(default_factory=dict)  # array/object -> SQL "not empty"
     has: Callable[[str], str] | None = None  # array: SQL "holds this JSON scalar" (given SQL)
     err: str | None = None  # SQL "evaluating it fails" (None: never)
+    # PostgreSQL, indexed column: SQL "the column holds this JSON value at this path"
+    # (`@>`, which the GIN jsonb_path_ops index serves), given the value as jsonb SQL
+    holds: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,12 +160,15 @@ def _parse_number(text: str) -> float | None:
 
 class _Compiler:
     def __init__(
-        self, dialect: Dialect, now: datetime, segments: Callable[[str], SegmentRule] | None
+        self, dialect: Dialect, now: datetime, segments: Callable[[str], SegmentRule] | None,
+        bulk: bool = False,
     ) -> None:
         self.pg = dialect == "postgresql"
         self.now = now
         self.resolve = segments
+        self.bulk = bulk
         self.params: list[Any] = []
+        self.joins: list[str] = []  # bulk mode: one grouped pass over events per aggregate
 
     # -- parameters and literals
 
@@ -153,6 +178,7 @@ class _Compiler:
         return f"\x00{len(self.params) - 1}\x00"
 
     def finish(self, sql: str) -> SqlCondition:
+        """``sql`` with its markers as `{}` and their parameters in text order."""
         params: list[Any] = []
 
         def placeholder(match: re.Match[str]) -> str:
@@ -348,7 +374,15 @@ class _Compiler:
                 return _TRUE, None
             return _FALSE, _TRUE  # the engine cannot order arrays and objects
 
-        return self.cases(value, by_class)
+        result = self.cases(value, by_class)
+        if (value.holds is not None and op in ("==", "===") and isinstance(literal, str)
+                and all(by_class(cls) == (_FALSE, None) for cls in value.classes
+                        if cls != "string")):
+            # Only the JSON string itself equals this literal, so the contact holds it: a
+            # containment test the GIN index answers, ahead of the exact test it implies.
+            return _Bool(_and(value.holds(f"to_jsonb({self.text_param(literal)})"),
+                              result.sql), result.err)
+        return result
 
     def scalar(self, literal: Any, where: str) -> Any:
         if isinstance(literal, list | dict):
@@ -619,9 +653,18 @@ class _Compiler:
                    "true": f"{ref} = 'true'::jsonb", "false": f"{ref} = 'false'::jsonb",
                    "number": f"{kind} = 'number'", "string": f"{kind} = 'string'",
                    "array": f"{kind} = 'array'", "object": f"{kind} = 'object'"}
+            holds = None
+            if column == "c.attributes" and keys:  # the column 0007_segment_indexes indexes
+
+                def holds(value: str) -> str:
+                    for key in reversed(keys):
+                        value = f"jsonb_build_object('{key}', {value})"
+                    return f"{column} @> {value}"
+
             return _Val(
                 # guarded: PostgreSQL may evaluate AND's operands in any order
                 classes, is_, num=f"(CASE WHEN {kind} = 'number' THEN CAST({text} AS NUMERIC) END)",
+                holds=holds,
                 text=text,
                 nonempty={"array": f"jsonb_array_length({ref}) > 0",
                           "object": f"{ref} <> jsonb_build_object()"},
@@ -660,8 +703,7 @@ class _Compiler:
             except LookupError as exc:
                 raise SegmentRuleError(f"{_at(where)}: {exc}") from None
             return _Bool(self.segment(other, (*stack, key)))
-        conditions = ["e.workspace = c.workspace", "e.contact = c.key",
-                      f"e.name = {self.text_param(aggregate.name)}",
+        conditions = [f"e.name = {self.text_param(aggregate.name)}",
                       f"e.at <= {self.time_param(self.now)}"]
         if aggregate.days:
             since = self.now - timedelta(days=aggregate.days)
@@ -671,29 +713,48 @@ class _Compiler:
             truth = self.truth(test, f"{where}/where")
             conditions.append(truth.sql if truth.err is None else
                               _and(_not(truth.err), truth.sql))
-        scope = f"FROM events e WHERE {' AND '.join(conditions)}"
+        if self.bulk:
+            # One grouped pass over the events for all contacts; a contact without events
+            # has no row (count 0, no last time). The workspace reaches the grouped query
+            # through the join's equality with c.workspace.
+            alias = f"a{len(self.joins)}"
+            self.joins.append(
+                f"LEFT JOIN (SELECT e.workspace, e.contact, count(*) AS n, max(e.at) AS last "
+                f"FROM events e WHERE {' AND '.join(conditions)} "
+                f"GROUP BY e.workspace, e.contact) {alias} "
+                f"ON {alias}.workspace = c.workspace AND {alias}.contact = c.key")
+            count, last = f"COALESCE({alias}.n, 0)", f"{alias}.last"
+
+            def read(expression: str) -> str:
+                return f"({expression})"
+        else:
+            scope = (f"FROM events e WHERE e.workspace = c.workspace AND e.contact = c.key "
+                     f"AND {' AND '.join(conditions)}")
+            count, last = "count(*)", "max(e.at)"
+
+            def read(expression: str) -> str:
+                return f"(SELECT {expression} {scope})"
         if aggregate.operator == "event_count":
-            return _Val(("number",), num=f"(SELECT count(*) {scope})")
+            return _Val(("number",), num=read(count))
         if aggregate.operator == "days_since_event":
             if self.pg:
                 now = self.time_param(self.now)
-                got = (f"(SELECT floor((extract(epoch FROM {now}) - extract(epoch FROM "
-                       f"max(e.at))) / 86400) {scope})")
+                got = read(f"floor((extract(epoch FROM {now}) - extract(epoch FROM "
+                           f"{last})) / 86400)")
             else:
                 now_us = int(self.now.timestamp()) * 1_000_000 + self.now.microsecond
-                got = (f"(SELECT ({now_us} - (unixepoch(substr(max(e.at), 1, 19)) * 1000000 + "
-                       "CASE WHEN substr(max(e.at), 20, 1) = '.' THEN "
-                       "CAST(substr(max(e.at), 21, 6) AS INTEGER) ELSE 0 END)) / 86400000000 "
-                       f"{scope})")
+                got = read(f"({now_us} - (unixepoch(substr({last}, 1, 19)) * 1000000 + "
+                           f"CASE WHEN substr({last}, 20, 1) = '.' THEN "
+                           f"CAST(substr({last}, 21, 6) AS INTEGER) ELSE 0 END)) / 86400000000")
             return _Val(("null", "number"), {"null": f"{got} IS NULL",
                                              "number": f"{got} IS NOT NULL"}, num=got)
         if self.pg:
-            last = "max(e.at) AT TIME ZONE 'UTC'"
-            got = (f"(SELECT to_char({last}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-                   f"date_trunc('second', {last}) = {last} THEN '' ELSE to_char({last}, '.US') "
-                   f"END || 'Z' {scope})")
+            utc = f"{last} AT TIME ZONE 'UTC'"
+            got = read(f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+                       f"date_trunc('second', {utc}) = {utc} THEN '' ELSE to_char({utc}, '.US') "
+                       f"END || 'Z'")
         else:
-            got = f"(SELECT replace(replace(max(e.at), ' ', 'T'), '+00:00', 'Z') {scope})"
+            got = read(f"replace(replace({last}, ' ', 'T'), '+00:00', 'Z')")
         return _Val(("null", "string"), {"null": f"{got} IS NULL",
                                          "string": f"{got} IS NOT NULL"}, text=got)
 

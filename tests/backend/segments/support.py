@@ -45,20 +45,24 @@ async def store_events(
 
 
 async def members(
-    db: Database, ws: int, rule: SegmentRule, now: datetime, segments: Any = None
+    db: Database, ws: int, rule: SegmentRule, now: datetime, segments: Any = None,
+    bulk: bool = False,
 ) -> set[str]:
-    condition = compile_segment(rule, dialect(db), now, segments)
+    condition = compile_segment(rule, dialect(db), now, segments, bulk=bulk)
     rows = await db.fetch(
-        f"SELECT c.key FROM contacts c WHERE c.workspace = {{}} AND ({condition.sql})",
-        ws, *condition.params,
+        f"SELECT c.key FROM contacts c {condition.joins} "
+        f"WHERE c.workspace = {{}} AND ({condition.sql})",
+        *condition.join_params, ws, *condition.params,
     )
     return {row["key"] for row in rows}
 
 
-async def count(db: Database, ws: int, rule: SegmentRule, now: datetime) -> int:
-    condition = compile_segment(rule, dialect(db), now)
+async def count(db: Database, ws: int, rule: SegmentRule, now: datetime,
+                bulk: bool = False) -> int:
+    condition = compile_segment(rule, dialect(db), now, bulk=bulk)
     rows = await db.fetch(
-        f"SELECT count(*) AS n FROM contacts c WHERE c.workspace = {{}} AND ({condition.sql})",
-        ws, *condition.params,
+        f"SELECT count(*) AS n FROM contacts c {condition.joins} "
+        f"WHERE c.workspace = {{}} AND ({condition.sql})",
+        *condition.join_params, ws, *condition.params,
     )
     return int(rows[0]["n"])

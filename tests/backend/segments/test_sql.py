@@ -112,6 +112,7 @@ async def test_documented_examples_on_both_databases(database: Database) -> None
             [e for who, e in EVENTS if who == c["id"]], NOW, resolve)}
         assert python == expected, source
         assert await members(database, ws, rule, NOW, resolve) == expected, source
+        assert await members(database, ws, rule, NOW, resolve, bulk=True) == expected, source
 
 
 async def test_count_is_per_workspace(database: Database) -> None:
@@ -120,5 +121,35 @@ async def test_count_is_per_workspace(database: Database) -> None:
     await store_contacts(database, theirs, [BILL])
     await store_events(database, theirs, EVENTS)
     rule = parse_segment_rule({">": [{"event_count": {"name": "purchased"}}, 0]})
-    assert await count(database, mine, rule, NOW) == 0
-    assert await count(database, theirs, rule, NOW) == 1
+    for bulk in (False, True):
+        assert await count(database, mine, rule, NOW, bulk) == 0
+        assert await count(database, theirs, rule, NOW, bulk) == 1
+
+
+def test_string_equality_on_attributes_is_also_a_containment_test() -> None:
+    rule = parse_segment_rule({"==": [{"var": "contact.attributes.address.country"}, "IT"]})
+    got = compile_segment(rule, "postgresql", NOW)
+    assert got.sql.startswith("(c.attributes @> jsonb_build_object('address', "
+                              "jsonb_build_object('country', to_jsonb(CAST({} AS TEXT)))))")
+    assert "jsonb_typeof(c.attributes -> 'address' -> 'country') = 'string'" in got.sql
+    assert got.params == ["IT", "IT"]
+
+
+@pytest.mark.parametrize("literal", ["1", "", "1e2", "-0", ".5"])
+def test_literals_a_number_can_equal_are_not_containment_tests(literal: str) -> None:
+    # "1" == 1 under JsonLogic: the JSON number 1 must match too, which `@>` would miss
+    rule = parse_segment_rule({"==": [{"var": "contact.attributes.a"}, literal]})
+    assert "@>" not in compile_segment(rule, "postgresql", NOW).sql
+
+
+def test_bulk_mode_joins_one_grouped_pass_per_aggregate() -> None:
+    rule = parse_segment_rule({"and": [
+        {"==": [{"event_count": {"name": "email_opened", "days": 21}}, 0]},
+        {">": [{"days_since_event": {"name": "purchased"}}, 3]}]})
+    got = compile_segment(rule, "postgresql", NOW, bulk=True)
+    assert got.joins.count("LEFT JOIN (SELECT e.workspace, e.contact, count(*) AS n") == 2
+    assert "GROUP BY e.workspace, e.contact) a1 ON a1.workspace = c.workspace" in got.joins
+    assert "SELECT" not in got.sql  # no correlated subquery left
+    assert "COALESCE(a0.n, 0)" in got.sql
+    assert got.join_params[:2] == ["email_opened", NOW]
+    assert "{" not in (got.sql + got.joins).replace("{}", "")
