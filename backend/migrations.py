@@ -100,12 +100,35 @@ async def _templates(db: Database) -> None:
         await db.execute(sql)
 
 
+async def _channel_settings(db: Database) -> None:
+    from backend.tables import ChannelSettingRow
+
+    await ChannelSettingRow.create_table(if_not_exists=True).run()  # type: ignore[no-untyped-call]
+    await db.execute("CREATE UNIQUE INDEX IF NOT EXISTS channel_settings_channel "
+                     "ON channel_settings (workspace, channel)")
+
+
+async def _message_provider_id(db: Database) -> None:
+    # Twilio's status callbacks name a message only by its SID: keep it, indexed, to find it.
+    columns = await db.fetch(
+        "SELECT name FROM pragma_table_info('messages')" if db.is_sqlite else
+        "SELECT column_name AS name FROM information_schema.columns "
+        "WHERE table_name = 'messages'"
+    )
+    if "provider_id" not in {row["name"] for row in columns}:
+        await db.execute("ALTER TABLE messages ADD COLUMN provider_id VARCHAR(200) NULL")
+    await db.execute("CREATE INDEX IF NOT EXISTS messages_provider_id ON messages (provider_id) "
+                     "WHERE provider_id IS NOT NULL")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
     ("0003_segments", _segments),
     ("0006_delivery_policy", _delivery_policy),
     ("0004_templates", _templates),
+    ("0009_channel_settings", _channel_settings),
+    ("0008_message_provider_id", _message_provider_id),
 ]
 
 

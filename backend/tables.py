@@ -157,6 +157,7 @@ class Message(Table, db=UNBOUND, tablename="messages"):
     reason = Text(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    provider_id = Varchar(length=200, null=True, default=None)  # e.g. Twilio's SID (0008)
 
 
 class Segment(Table, db=UNBOUND, tablename="segments"):
@@ -237,9 +238,20 @@ class MessageTemplateVersion(Table, db=UNBOUND, tablename="template_versions"):
     created_at = Timestamptz()
 
 
+class ChannelSettingRow(Table, db=UNBOUND, tablename="channel_settings"):
+    """A workspace's provider URL for one channel, encrypted (backend/store/channel_settings.py)."""
+
+    id = Serial(primary_key=True)
+    workspace = ForeignKey(Workspace)
+    channel = Varchar(length=16)  # unique per workspace
+    url_encrypted = Text()  # a Fernet token: the URL holds passwords and API keys
+    updated_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Workspace, User, ApiKey, Session, Contact, Event, Flow, FlowVersion, Run, StepRecord, Message,
     Segment, SegmentMember, SegmentChange, PolicySettingsRow,
     SuppressionRow,
     MessageTemplate, MessageTemplateVersion,
+    ChannelSettingRow,
 )

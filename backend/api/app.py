@@ -31,6 +31,8 @@ from backend.api.auth import (
     provide_caller,
     provide_workspace,
 )
+from backend.api.callbacks import HookController, hook_urls
+from backend.api.channels import ChannelController
 from backend.api.contacts import ContactController
 from backend.api.errors import EXCEPTION_HANDLERS, refuse_nul_characters
 from backend.api.events import EventController
@@ -41,6 +43,7 @@ from backend.api.node_types import node_types
 from backend.api.policy import PolicyController
 from backend.api.segments import SegmentController
 from backend.api.templates import TemplateController
+from backend.api.tracking import TRACKING_ROUTES
 from backend.db import Database
 from backend.settings import ROOT, Settings
 
@@ -62,7 +65,8 @@ def api_router() -> Router:
         route_handlers=[AuthController, FlowController, ContactController, EventController,
                         MessageController, SegmentController, node_types, ImportController,
                         PolicyController,
-                        TemplateController],
+                        ChannelController,
+                        TemplateController, hook_urls],
         middleware=[DefineMiddleware(CallerAuthentication)],
         before_request=refuse_nul_characters,
         dependencies={
@@ -149,7 +153,8 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> Litestar:
             await db.close()
 
     return Litestar(
-        route_handlers=[api_router(), *page_routes(ROOT / "frontend" / "dist")],
+        route_handlers=[api_router(), HookController, *TRACKING_ROUTES,
+                        *page_routes(ROOT / "frontend" / "dist")],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={"db": Provide(_provide_db, sync_to_thread=False)},
