@@ -197,7 +197,9 @@ def main() -> None:
             finally:
                 asyncio.run(drop_pg(name))
         print("\n".join(lines))
-    if args.http:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS after the database runs: {peak:.0f} MiB")
+    if args.http:  # the test client holds the whole request and answer: RSS is not ours here
         print(through_http(path, args.rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the benchmark process: {peak:.0f} MiB; load average "
