@@ -43,7 +43,9 @@ What-if options (not the default): `--profile server|worker` runs that process u
 (installed with `pip install --target DIR pyinstrument`, passed as `--extra-path DIR`) and writes
 its text profile into the temporary directory (path printed); `--extra-path DIR` also makes
 uvloop/httptools visible to the server when installed there; `--worker-poll-delay S` starts the
-worker with arq's poll delay changed (a wrapper; the code under test is not edited).
+worker with arq's poll delay changed (a wrapper; the code under test is not edited). Since
+session 2 the worker is woken over Redis pub/sub (`backend/runtime/waking.py`) and no longer
+polls at that delay, so the option only matters for commits before it.
 """
 
 from __future__ import annotations
