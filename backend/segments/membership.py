@@ -27,6 +27,7 @@ from typing import Any, Literal
 import msgspec
 
 from backend.db import Database
+from backend.segments.sql import compile_segment
 from backend.segments.store import Definitions, Segment, dialect
 from flows.compiler import membership_event as flow_membership_event
 
@@ -144,26 +145,62 @@ async def refresh_segment(
     db: Database, defs: Definitions, segment: Segment, now: datetime, reason: str
 ) -> Refresh:
     """Re-evaluate one segment over every contact of the workspace, in bulk, in SQL."""
-    condition = defs.condition(segment.key, dialect(db), now)
+    # bulk: each event aggregate is one grouped pass over the events, not one subquery per
+    # contact
+    condition = compile_segment(defs.resolve(segment.key), dialect(db), now, defs.resolve,
+                                bulk=True)
+    matched = (f"SELECT c.key FROM contacts c {condition.joins} "
+               f"WHERE c.workspace = {{}} AND ({condition.sql})")
+    matched_params = [*condition.join_params, defs.workspace, *condition.params]
     async with db.write():
         await _lock(db, defs.workspace)
-        exits = await db.fetch(
-            "DELETE FROM segment_members WHERE segment = {} AND contact NOT IN ("
-            f"SELECT c.key FROM contacts c WHERE c.workspace = {{}} AND ({condition.sql})"
-            ") RETURNING contact",
-            segment.id, defs.workspace, *condition.params,
+        if db.is_sqlite:
+            return await _refresh_sqlite(db, defs.workspace, segment, matched, matched_params,
+                                         now, reason)
+        # One statement: the rule is evaluated once, exits and entries are both worked out
+        # from that result, and their history rows are written by the same statement.
+        rows = await db.fetch(
+            f"WITH matched AS MATERIALIZED ({matched}), "
+            "gone AS (DELETE FROM segment_members m WHERE m.segment = {} AND NOT EXISTS ("
+            "SELECT 1 FROM matched x WHERE x.key = m.contact) RETURNING m.contact), "
+            "came AS (INSERT INTO segment_members (workspace, segment, contact, since, reason) "
+            "SELECT {}, {}, x.key, {}, {} FROM matched x WHERE NOT EXISTS ("
+            "SELECT 1 FROM segment_members m WHERE m.segment = {} AND m.contact = x.key) "
+            "ON CONFLICT (segment, contact) DO NOTHING RETURNING contact), "
+            "changed AS (SELECT 1 AS step, 'exited' AS kind, contact FROM gone "
+            "UNION ALL SELECT 2, 'entered', contact FROM came), "
+            "logged AS (INSERT INTO segment_changes (workspace, segment, contact, kind, at, "
+            "reason) SELECT {}, {}, contact, kind, {}, {} FROM changed ORDER BY step, contact "
+            "RETURNING id, contact, kind) "
+            "SELECT id, contact, kind FROM logged ORDER BY id",
+            *matched_params, segment.id,
+            defs.workspace, segment.id, now, reason, segment.id,
+            defs.workspace, segment.id, now, reason,
         )
-        entries = await db.fetch(
-            "INSERT INTO segment_members (workspace, segment, contact, since, reason) "
-            "SELECT c.workspace, {}, c.key, {}, {} FROM contacts c "
-            f"WHERE c.workspace = {{}} AND ({condition.sql}) "
-            "ON CONFLICT (segment, contact) DO NOTHING RETURNING contact",
-            segment.id, now, reason, defs.workspace, *condition.params,
-        )
-        changes = [Change(segment, row["contact"], "exited", reason) for row in exits]
-        changes += [Change(segment, row["contact"], "entered", reason) for row in entries]
-        events = await _record(db, defs.workspace, changes, now)
-    return Refresh(changes, events)
+        logged = [(int(row["id"]), Change(segment, row["contact"], row["kind"], reason))
+                  for row in rows]
+        events = await _listened_events(db, defs.workspace, logged, now)
+    return Refresh([change for _, change in logged], events)
+
+
+async def _refresh_sqlite(
+    db: Database, workspace: int, segment: Segment, matched: str, params: list[Any],
+    now: datetime, reason: str,
+) -> Refresh:
+    """SQLite has no data-modifying CTEs: exits, then entries, then the history rows."""
+    exits = await db.fetch(
+        f"DELETE FROM segment_members WHERE segment = {{}} AND contact NOT IN ({matched}) "
+        "RETURNING contact", segment.id, *params,
+    )
+    entries = await db.fetch(
+        "INSERT INTO segment_members (workspace, segment, contact, since, reason) "
+        f"SELECT {{}}, {{}}, x.key, {{}}, {{}} FROM ({matched}) x WHERE true "
+        "ON CONFLICT (segment, contact) DO NOTHING RETURNING contact",
+        workspace, segment.id, now, reason, *params,
+    )
+    changes = [Change(segment, row["contact"], "exited", reason) for row in exits]
+    changes += [Change(segment, row["contact"], "entered", reason) for row in entries]
+    return Refresh(changes, await _record(db, workspace, changes, now))
 
 
 async def _record(db: Database, workspace: int, changes: list[Change], now: datetime
@@ -172,15 +209,25 @@ async def _record(db: Database, workspace: int, changes: list[Change], now: date
     ids are returned)."""
     if not changes:
         return []
-    event_ids: list[int] = []
-    listened = await listened_events(db, workspace)
+    logged: list[tuple[int, Change]] = []
     for begin in range(0, len(changes), CHUNK):
         part = changes[begin:begin + CHUNK]
         ids = await _insert_changes(db, workspace, part, now)
-        events = [(change_id, change) for change_id, change in zip(ids, part, strict=True)
-                  if membership_event(change.kind, change.segment.key) in listened]
-        if events:
-            event_ids += await _insert_events(db, workspace, events, now)
+        logged += zip(ids, part, strict=True)
+    return await _listened_events(db, workspace, logged, now)
+
+
+async def _listened_events(db: Database, workspace: int, logged: list[tuple[int, Change]],
+                           now: datetime) -> list[int]:
+    """Events for the logged changes (change id, change) a live flow listens for; their ids."""
+    if not logged:
+        return []
+    listened = await listened_events(db, workspace)
+    events = [(change_id, change) for change_id, change in logged
+              if membership_event(change.kind, change.segment.key) in listened]
+    event_ids: list[int] = []
+    for begin in range(0, len(events), CHUNK):
+        event_ids += await _insert_events(db, workspace, events[begin:begin + CHUNK], now)
     return event_ids
 
 
