@@ -121,6 +121,19 @@ async def _message_provider_id(db: Database) -> None:
                      "WHERE provider_id IS NOT NULL")
 
 
+async def _segment_indexes(db: Database) -> None:
+    """Segment evaluation over a whole workspace (backend/segments/sql.py): attribute string
+    equality is also compiled as `attributes @> ...`, which the GIN index answers; the bulk
+    mode's grouped pass over one event name in a time window reads (workspace, name, at)
+    and the contact from the index alone. PostgreSQL only (SQLite has no GIN, INCLUDE)."""
+    if db.is_sqlite:
+        return
+    await db.execute("CREATE INDEX IF NOT EXISTS contacts_attributes_gin ON contacts "
+                     "USING gin (attributes jsonb_path_ops)")
+    await db.execute("CREATE INDEX IF NOT EXISTS events_name_at ON events "
+                     "(workspace, name, at) INCLUDE (contact)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
@@ -129,6 +142,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0004_templates", _templates),
     ("0009_channel_settings", _channel_settings),
     ("0008_message_provider_id", _message_provider_id),
+    ("0007_segment_indexes", _segment_indexes),
 ]
 
 
