@@ -4,6 +4,7 @@ import { AuthProvider, useAuth } from './auth/auth'
 // on every deep link, more than its download and parse cost.
 import EditorPage from './editor/EditorPage'
 import { FlowsList } from './pages/FlowsList'
+import { ChannelSettingsPage } from './pages/ChannelSettingsPage'
 import { ContactsPage } from './pages/ContactsPage'
 import { ImportPage } from './pages/ImportPage'
 import { ProfilePage } from './pages/ProfilePage'
@@ -36,6 +37,9 @@ function Shell() {
           <NavLink to="/templates" className="nav-link">
             Templates
           </NavLink>
+          <NavLink to="/settings/channels" className="nav-link">
+            Channels
+          </NavLink>
         </nav>
         <span className="spacer" />
         <span className="muted">{me.user?.email}</span>
@@ -54,6 +58,7 @@ function Shell() {
         <Route path="/segments/:segmentKey" element={<SegmentPage />} />
         <Route path="/templates" element={<TemplatesPage />} />
         <Route path="/templates/:templateKey" element={<TemplatesEditor />} />
+        <Route path="/settings/channels" element={<ChannelSettingsPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>

@@ -1,5 +1,7 @@
 // A small wrapper over fetch: JSON in and out, the session cookie, errors in plain words.
 import type {
+  ChannelSetting,
+  ChannelTestResult,
   Contact,
   ContactDetail,
   ContactRow,
@@ -131,6 +133,14 @@ export const api = {
       `/api/segments/${encodeURIComponent(key)}/members${queryString({ limit, cursor })}`,
     ),
   previewSegment: (rule: unknown) => request<SegmentPreview>('POST', '/api/segments/preview', { rule }),
+
+  listChannelSettings: () => request<Page<ChannelSetting>>('GET', '/api/settings/channels'),
+  saveChannelUrl: (channel: string, url: string) =>
+    request<ChannelSetting>('PUT', `/api/settings/channels/${encodeURIComponent(channel)}`, { url }),
+  deleteChannelUrl: (channel: string) =>
+    request<ChannelSetting>('DELETE', `/api/settings/channels/${encodeURIComponent(channel)}`),
+  testChannel: (channel: string, to: string) =>
+    request<ChannelTestResult>('POST', `/api/settings/channels/${encodeURIComponent(channel)}/test`, { to }),
 }
 
 export interface ContactQuery {

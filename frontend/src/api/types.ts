@@ -276,3 +276,27 @@ export interface ImportReport {
   errors: ImportError[]
   errors_truncated?: boolean
 }
+
+/** One channel in Settings -> Channels: the provider in force and where it comes from. */
+export interface ChannelSetting {
+  channel: string
+  provider: string | null
+  source: 'environment' | 'workspace' | 'default'
+  env_var: string
+  stored: boolean // a workspace setting is saved (the environment may override it)
+  redacted_url?: string // secrets masked
+  settings: Record<string, unknown> // the provider's parameters, without secrets
+  problem?: string
+  note?: string
+}
+
+/** What the provider said to "Send a test message". */
+export interface ChannelTestResult {
+  channel: string
+  provider: string
+  source: string
+  to: string
+  status: 'accepted' | 'failed' | 'transient'
+  provider_id?: string
+  error?: string
+}
