@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -55,16 +54,13 @@ from backend.inbound import (
     parse_twilio,
     parse_webhook,
 )
+from backend.settings import Settings
 from backend.store import deliveries
+from backend.store.channel_settings import ChannelSettingsError, readable_urls, settings_cipher
 from backend.store.policy import add_suppression
 
 PROVIDERS = ("infobip", "twilio", "webhook", "email")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-# workspace -> {channel: stored provider URL}; Settings -> Channels plugs its store in here
-# through `app.state.channel_urls`. Without it, only the environment's URLs count.
-StoredUrls = Callable[[Database, int], Awaitable[Mapping[str, str]]]
-
 
 def forbidden(error: str) -> ApiError:
     return ApiError(HTTP_403_FORBIDDEN, error)
@@ -79,10 +75,16 @@ def _workspace(state: State, token: str) -> int:
 
 
 async def _providers(state: State, db: Database, workspace: int) -> list[ProviderConfig]:
-    """The provider configuration in force on each channel (a setting that cannot be read is
-    left out: its channel cannot send, so it has nothing to report)."""
-    loader: StoredUrls | None = state.get("channel_urls")
-    stored = await loader(db, workspace) if loader is not None else {}
+    """The provider configuration in force on each channel: the environment's, else the one
+    saved in Settings -> Channels. A setting that cannot be read is left out (its channel
+    cannot send, so it has nothing to report)."""
+    settings: Settings = state.settings
+    try:
+        cipher = settings_cipher(os.environ, settings.var_dir)
+    except ChannelSettingsError:
+        stored: dict[str, str] = {}
+    else:
+        stored, _ = await readable_urls(db, cipher, workspace)
     found = []
     for channel in CHANNEL_NAMES:
         try:
