@@ -150,7 +150,10 @@ async def count_query(conn: asyncpg.Connection, repeat: int, bulk: bool) -> tupl
     condition = compile_segment(parse_segment_rule(RULE), "postgresql", NOW, bulk=bulk)
     sql = to_asyncpg(f"SELECT count(*) FROM contacts c {condition.joins} "
                      f"WHERE c.workspace = {{}} AND ({condition.sql})")
-    return await best(conn, repeat, sql, *condition.join_params, 1, *condition.params)
+    async with conn.transaction():
+        if bulk:  # as refresh_segment runs it (see there)
+            await conn.execute("SET LOCAL enable_nestloop = off")
+        return await best(conn, repeat, sql, *condition.join_params, 1, *condition.params)
 
 
 async def refresh(url: str, repeat: int) -> None:

@@ -157,6 +157,10 @@ async def refresh_segment(
         if db.is_sqlite:
             return await _refresh_sqlite(db, defs.workspace, segment, matched, matched_params,
                                          now, reason)
+        # The row estimate of a few JSON conditions is often 1 row, for which PostgreSQL would
+        # re-run a grouped pass over the events per contact (a nested loop); hash joins keep
+        # it one pass whatever the estimate.
+        await db.execute("SET LOCAL enable_nestloop = off")
         # One statement: the rule is evaluated once, exits and entries are both worked out
         # from that result, and their history rows are written by the same statement.
         rows = await db.fetch(
