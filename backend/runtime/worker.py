@@ -25,16 +25,17 @@ from arq.connections import RedisSettings
 from arq.cron import cron
 from arq.worker import func
 
+from backend.channels import WorkspaceSender, load_link_settings
 from backend.db import Database
 from backend.redis import redis_url
 from backend.runtime import engine
 from backend.runtime.batching import Batcher
 from backend.runtime.engine import Runtime, SweepPolicy
 from backend.runtime.queue import ArqQueue, queue_name, wake_channel
-from backend.runtime.sender import SandboxSender
 from backend.runtime.waking import WakingWorker
 from backend.segments import jobs as segment_jobs
 from backend.settings import Settings, load_settings
+from backend.store.channel_settings import RefreshingSender, StoredChannels, settings_cipher
 
 log = logging.getLogger("castflow.worker")
 
@@ -63,7 +64,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
         db = ctx["own_db"] = Database(settings.database_url)
         await db.start()
     queue = ArqQueue.from_pool(ctx["redis"], settings.redis_prefix)
-    runtime = ctx["runtime"] = Runtime(db, queue, SandboxSender(db))
+    # Each workspace's providers (environment > Settings -> Channels > sandbox), rebuilt
+    # within seconds of a change to its settings.
+    stored = StoredChannels(db, settings_cipher(os.environ, settings.var_dir))
+    links = load_link_settings(os.environ, settings.var_dir)
+    sender = ctx["sender"] = RefreshingSender(WorkspaceSender(stored.load_urls, links), stored)
+    runtime = ctx["runtime"] = Runtime(db, queue, sender)
 
     async def process(event_ids: list[int]) -> list[None]:
         # Segments first: the events are marked processed last, so a lost job redoes both.
