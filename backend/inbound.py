@@ -260,6 +260,8 @@ def parse_email_feedback(body: bytes) -> list[EmailFeedback]:
         unknown = set(item) - {"version", "type", "email", "message_id", "message", "reason"}
         if unknown:
             raise ReportError(f"{where}: unknown field(s) " + ", ".join(sorted(unknown)))
+        if item.get("version", EMAIL_FORMAT) != EMAIL_FORMAT:
+            raise ReportError(f"{where}: 'version' must be {EMAIL_FORMAT!r}")
         kind = item.get("type")
         if kind not in _EMAIL_KINDS:
             raise ReportError(f"{where}: 'type' must be one of " + ", ".join(_EMAIL_KINDS)

@@ -372,6 +372,7 @@ async def test_complaints_suppress_and_soft_bounces_do_not(api: Api) -> None:
     ({"type": "complaint", "email": "nobody"}, "not an email address"),
     ({"type": "complaint"}, "'email' must be a non-empty string"),
     ({"type": "complaint", "email": "a@b.c", "extra": 1}, "unknown field(s) extra"),
+    ({"version": "other/2", "type": "complaint", "email": "a@b.c"}, "'version' must be"),
 ])
 async def test_bad_email_feedback_is_400_and_suppresses_nothing(
         api: Api, body: dict[str, object], words: str) -> None:
