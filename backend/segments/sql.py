@@ -16,6 +16,7 @@ Generated SQL holds no brace characters: backend/db.py passes the text through s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -145,8 +146,27 @@ def _not(sql: str) -> str:
 
 def _engine(op: str, args: list[Any]) -> tuple[bool, Any]:
     """(failed, result) of the engine on literal arguments (scalars, lists of scalars)."""
+    return _engine_on(op, _frozen(args))
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in that keeps 1, 1.0 and True apart (they hash alike)."""
+    if isinstance(value, list):
+        return ("list", tuple(_frozen(item) for item in value))
+    return (type(value).__name__, value)
+
+
+def _thawed(value: Any) -> Any:
+    kind, inner = value
+    return [_thawed(item) for item in inner] if kind == "list" else inner
+
+
+@functools.lru_cache(maxsize=4096)
+def _engine_on(op: str, args: Any) -> tuple[bool, Any]:
+    # Compiling a rule asks the engine about the same few literals again and again, and
+    # segments are compiled on every incremental re-evaluation: remember the answers.
     try:
-        return False, compile_rule({op: args}).evaluate({})
+        return False, compile_rule({op: _thawed(args)}).evaluate({})
     except RuleError:
         return True, None
 
