@@ -199,7 +199,6 @@ def advance(
             if outcome.until <= now:  # pragma: no cover - a node kind broke the contract
                 raise ValueError(f"node {node.id!r} deferred to {outcome.until}, not later")
             entry.deferred = outcome.reason
-            run.step += 1  # a move like any other: the live runtime's compare-and-set sees it
             run.status = "waiting"
             run.wake_at = outcome.until
             run.resume_port = AGAIN
@@ -222,6 +221,9 @@ def wake(
     port = run.resume_port or "next"
     _clear_wait(run)
     if port == AGAIN:
+        # Waking is a move even though the run stays on its node: the live runtime's
+        # compare-and-set must see the step change, whatever the gate says this time.
+        run.step += 1
         return advance(plan, run, contact, now, env, again=True)
     _leave(plan, run, port, now)
     return advance(plan, run, contact, now, env)

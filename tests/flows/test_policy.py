@@ -412,3 +412,25 @@ def test_bad_policy_files_are_named(text: bytes, message: str) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy_file(text)
     assert message in str(caught.value)
+
+
+def test_a_deferred_send_waits_on_its_node_and_every_wake_is_a_move() -> None:
+    """The live runtime writes a run back only when its step changed (compare-and-set): waking
+    a deferred send must change it even when the send then just goes out."""
+    import json
+
+    from flows.interpreter import AGAIN, wake
+
+    plan = compile_flow(json.dumps(FLOW_A), CATALOGUE)
+    env = Environment(policy=policy(quiet_hours={"start": "21:00", "end": "08:00"}))
+    night = local(ROME, 2026, 3, 28, 22, 0)
+    contact = dict(ANNA)
+    run = start(plan, "start", "r1", contact, night)
+    assert advance(plan, run, contact, night, env) == []
+    assert (run.status, run.node, run.resume_port) == ("waiting", "mail", AGAIN)
+    assert run.wake_at == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    step = run.step
+    [deliver] = wake(plan, run, contact, run.wake_at, env)
+    assert isinstance(deliver, Deliver) and run.status == "sending"
+    assert run.step == step + 1 and deliver.key == f"r1:mail:{step + 1}"
+    assert len(run.path) == 2 and run.path[-1].deferred == "quiet_hours"

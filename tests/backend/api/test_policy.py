@@ -235,3 +235,24 @@ async def test_a_workspace_without_settings_loads_no_policy(api: Api) -> None:
     from flows.policy import NO_POLICY
 
     assert api.call(store.load_policy, api.db, workspace_of(api)) is NO_POLICY
+
+
+async def test_contacts_take_topic_opt_outs_as_consent_entries(api: Api) -> None:
+    """The shape of a topic opt-out: consent under "<channel>:<topic>", merged key by key."""
+    first = await api.client.post("/api/contacts", json={
+        "id": "c-1", "email": "ann@example.com",
+        "consent": {"email": "opted_in", "email:newsletter": "opted_out"}})
+    assert first.status_code == 200, first.text
+    update = await api.client.post("/api/contacts", json={
+        "id": "c-1", "consent": {"sms:promos": "opted_out"}})
+    assert update.status_code == 200, update.text
+    contact = (await api.client.get("/api/contacts/c-1")).json()
+    assert contact["consent"] == {"email": "opted_in", "email:newsletter": "opted_out",
+                                  "sms:promos": "opted_out"}
+    ws = workspace_of(api)
+    policy = api.call(store.load_policy, api.db, ws)
+    facts = api.call(store.load_facts, api.db, ws, policy, [contact], NOW)
+    assert decide(policy, facts, contact, "email", "newsletter", NOW, zone("UTC")) == Refuse(
+        "topic_opt_out", "ann@example.com")
+    assert decide(policy, facts, contact, "email", "receipts", NOW, zone("UTC")) == Allow(
+        "ann@example.com")
