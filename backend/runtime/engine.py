@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -63,15 +63,20 @@ from backend.runtime import store
 from backend.runtime.ingest import ingest_events  # noqa: F401 - part of the engine's interface
 from backend.runtime.queue import Queue
 from backend.runtime.sender import DeliveryResult, OutgoingMessage, Sender
+from backend.segments.lookup import Memberships
+from backend.store import messages as message_store
+from backend.store import policy as policy_store
 from backend.store.contacts import load_contacts, row_to_data
 from flows.catalogue import StepContext
 from flows.compiler import Plan, compile_flow
 from flows.contacts import Event, event_to_data
 from flows.interpreter import (
     FINISHED,
+    Deliver,
     Effect,
     Environment,
     PathEntry,
+    Refused,
     Run,
     SetAttributes,
     advance,
@@ -81,6 +86,7 @@ from flows.interpreter import (
     wake,
 )
 from flows.outcomes import MessageDraft, TriggerSpec
+from flows.policy import RecordedFacts
 from nodes import CATALOGUE
 
 log = logging.getLogger("castflow.runtime")
@@ -136,6 +142,9 @@ class Moving:
     event_row: int | None = None  # the stored event that started it (state "eid")
     delivery: tuple[str, str, str | None] | None = None  # key, sent|failed, reason: to record
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The workspace's segments, delivery policy and facts for this batch (see _environments).
+    env: Environment = field(default_factory=Environment)
+    refusals: list[Refused] = field(default_factory=list)  # to record as `refused` messages
 
     @property
     def moved(self) -> bool:
@@ -157,6 +166,12 @@ class Moving:
         for effect in effects or ():
             if type(effect) is SetAttributes:
                 self.attributes.update(effect.values)
+            elif type(effect) is Refused:
+                self.refusals.append(effect)
+            elif (type(effect) is Deliver and isinstance(self.env.facts, RecordedFacts)
+                  and not self.env.policy.is_transactional(effect.message.topic)):
+                # Later sends of this batch count this one against the frequency caps.
+                self.env.facts.record(self.run.contact_id, effect.message.channel, effect.at)
         return effects is not None
 
     def key(self) -> str:
@@ -175,6 +190,7 @@ class Moving:
         self.attributes = {}
         self.occurrence = None
         self.delivery = None
+        self.refusals = []
 
 
 async def _breathe(index: int) -> None:
@@ -242,12 +258,14 @@ def _step_rows(m: Moving) -> list[list[Any]]:
     rows = []
     for entry in m.run.path:
         detail: dict[str, Any] | None = None
-        if entry.reasons or entry.reason is not None:
+        if entry.reasons or entry.reason is not None or entry.deferred is not None:
             detail = {}
             if entry.reasons:
                 detail["reasons"] = entry.reasons
             if entry.reason is not None:
                 detail["reason"] = entry.reason
+            if entry.deferred is not None:  # why the send waited (quiet hours, a cap)
+                detail["deferred"] = entry.deferred
         rows.append([row, seq, flow, version, entry.node, entry.at, entry.port, entry.left,
                      detail])
         seq += 1
@@ -352,6 +370,12 @@ async def _write(db: Database, movers: list[Moving], now: datetime,
         await store.insert_messages(
             db, [_message_row(m, now) for m in winners if m.run.status == "sending"]
         )
+        await message_store.insert_refused(db, [
+            [m.workspace, f"{m.row}:{r.node}:{r.step}", m.row, m.flow, r.node, m.run.contact_id,
+             r.message.channel, r.message.to or None, r.message.topic, r.message.content,
+             r.reason, now]
+            for m in winners for r in m.refusals
+        ])
         patches: dict[tuple[int, str], dict[str, Any]] = {}
         for m in winners:
             if m.attributes:
@@ -419,7 +443,7 @@ async def _deliver(rt: Runtime, movers: list[Moving], now: datetime) -> None:
                 continue
             failure = None if result.status == "sent" else (result.reason or "failed")
             m.delivery = (key, result.status, failure)
-            m.apply(delivered, now, rt.env, failure)
+            m.apply(delivered, now, m.env, failure)
             handed.append(m)
         winners = await _save(rt, handed, now)
         pending = [m for m in winners if m.run.status == "sending"]
@@ -449,16 +473,42 @@ async def _contacts(db: Database, wanted: Iterable[tuple[int, str]]) -> dict[tup
     return found
 
 
-async def _revive_all(rt: Runtime, rows: list[dict[str, Any]]) -> list[Moving]:
+async def _revive_all(rt: Runtime, rows: list[dict[str, Any]], now: datetime) -> list[Moving]:
     plans = await rt.plans_for(int(r["version"]) for r in rows)
     contacts = await _contacts(rt.db, ((int(r["workspace"]), r["contact"]) for r in rows))
-    return [revive(r, plans[int(r["version"])], contacts[(int(r["workspace"]), r["contact"])])
-            for r in rows if int(r["version"]) in plans]
+    envs = await _environments(rt, contacts, now)
+    movers = [revive(r, plans[int(r["version"])], contacts[(int(r["workspace"]), r["contact"])])
+              for r in rows if int(r["version"]) in plans]
+    for m in movers:
+        m.env = envs[m.workspace]
+    return movers
+
+
+async def _environments(rt: Runtime, contacts: Mapping[tuple[int, str], dict[str, Any]],
+                        now: datetime) -> dict[int, Environment]:
+    """Per workspace: what its steps may consult for these contacts, loaded in bulk: segment
+    memberships, the delivery policy, and the facts the policy needs (recent sends within the
+    caps' windows, suppressed addresses). Runs of one batch share them, so two sends in one
+    batch count against each other's caps."""
+    by_ws: dict[int, list[dict[str, Any]]] = {}
+    for (ws, _), contact in contacts.items():
+        by_ws.setdefault(ws, []).append(contact)
+    envs: dict[int, Environment] = {}
+    for ws, group in by_ws.items():
+        policy = await policy_store.load_policy(rt.db, ws)
+        envs[ws] = replace(
+            rt.env,
+            segments=(await Memberships.load(rt.db, ws, (c["id"] for c in group))).lookup,
+            policy=policy,
+            facts=await policy_store.load_facts(rt.db, ws, policy, group, now),
+        )
+    return envs
 
 
 def _context(plan: Plan, node: str, contact: dict[str, Any], event: dict[str, Any] | None,
              now: datetime, env: Environment) -> StepContext:
-    return StepContext(node, contact, event, {}, now, plan.timezone, None, env.seed, env.segments)
+    return StepContext(node, contact, event, {}, now, plan.timezone, None, env.seed, env.segments,
+                       env.policy, env.facts)
 
 
 def _new_run(plan: Plan, trigger: str, version: dict[str, Any], contact: dict[str, Any],
@@ -483,13 +533,13 @@ async def advance_runs(rt: Runtime, pairs: Iterable[Sequence[int]], now: datetim
             if r["flow_status"] == "live" and expected.get(int(r["id"])) == int(r["step"])]
     movers: list[Moving] = []
     resend: list[Moving] = []
-    for index, m in enumerate(await _revive_all(rt, rows)):
+    for index, m in enumerate(await _revive_all(rt, rows, now)):
         await _breathe(index)
         run = m.run
         if run.status == "active":
-            m.apply(advance, now, rt.env)
+            m.apply(advance, now, m.env)
         elif run.status == "waiting" and run.wake_at is not None and run.wake_at <= now:
-            m.apply(wake, now, rt.env)
+            m.apply(wake, now, m.env)
         elif run.status == "sending":
             resend.append(m)
             continue
@@ -521,9 +571,11 @@ async def _events_of_workspace(
     triggered = [(v, plans[int(v["version"])]) for v in versions
                  if any(plans[int(v["version"])].triggers_on(n) for n in names)]
     contacts = await _contacts(db, ((workspace, k) for k in keys))
+    envs = await _environments(rt, contacts, now)
     per_contact: dict[str, list[Moving]] = {}
-    for m in await _revive_all(rt, await store.waiting_runs(db, workspace, keys, names)):
+    for m in await _revive_all(rt, await store.waiting_runs(db, workspace, keys, names), now):
         m.contact = contacts[(workspace, m.run.contact_id)]  # one profile per contact
+        m.env = envs[workspace]
         per_contact.setdefault(m.run.contact_id, []).append(m)
     stored: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for version, _ in triggered:
@@ -546,12 +598,12 @@ async def _events_of_workspace(
             if (run.status == "waiting" and run.awaiting == data["name"] and run.path
                     and run.path[-1].at < received
                     and (run.wake_at is None or received < run.wake_at)):
-                m.apply(receive, data, now, rt.env)
+                m.apply(receive, data, now, m.env)
         for version, plan in triggered:
             for trigger in plan.triggers_on(data["name"]):
                 program = plan.nodes[trigger].program
                 if program.filters and not program.accepts(
-                    _context(plan, trigger, contact, data, now, rt.env)
+                    _context(plan, trigger, contact, data, now, envs[workspace])
                 ):
                     continue
                 flow = int(version["flow"])
@@ -560,8 +612,9 @@ async def _events_of_workspace(
                            if int(row["id"]) not in mine]
                 statuses = [m.run.status for m in runs if m.flow == flow]
                 new = _new_run(plan, trigger, version, contact, now, data, int(event["id"]))
+                new.env = envs[workspace]
                 if admits(plan.entry, statuses) and not _blocked(new, earlier):
-                    new.apply(advance, now, rt.env)
+                    new.apply(advance, now, new.env)
                     runs.append(new)
     return await _commit(rt, [m for ms in per_contact.values() for m in ms], now,
                          processed=[int(e["id"]) for e in events])
@@ -596,28 +649,32 @@ async def broadcast(
             )
     contacts = [row_to_data(row) for row in page]
     keys = [c["id"] for c in contacts]
+    workspace = int(version["workspace"])
+    env = (await _environments(rt, {(workspace, c["id"]): c for c in contacts}, now)).get(
+        workspace, rt.env)
     stored: dict[str, list[dict[str, Any]]] = {}
     for row in await store.runs_of_contacts(db, int(version["flow"]), keys):
         stored.setdefault(row["contact"], []).append(row)
     movers = []
     for index, contact in enumerate(contacts):
         await _breathe(index)
-        if not _in_audience(rt, plan, trigger, spec, contact, now):
+        if not _in_audience(env, plan, trigger, spec, contact, now):
             continue
         m = _new_run(plan, trigger, version, contact, now, occurrence=occurrence)
         if _blocked(m, stored.get(contact["id"], [])):
             continue
-        m.apply(advance, now, rt.env)
+        m.env = env
+        m.apply(advance, now, env)
         movers.append(m)
     return await _commit(rt, movers, now)
 
 
-def _in_audience(rt: Runtime, plan: Plan, trigger: str, spec: TriggerSpec,
+def _in_audience(env: Environment, plan: Plan, trigger: str, spec: TriggerSpec,
                  contact: dict[str, Any], now: datetime) -> bool:
-    ctx = _context(plan, trigger, contact, None, now, rt.env)
+    ctx = _context(plan, trigger, contact, None, now, env)
     try:
         if spec.segment is not None:
-            return rt.env.segments(spec.segment, ctx.data())
+            return env.segments(spec.segment, ctx.data())
         return plan.nodes[trigger].program.accepts(ctx)
     except LookupError:
         log.warning("schedule %s: segment %r is not defined", trigger, spec.segment)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from backend.db import Database
 from backend.store.flows import json_column
 
@@ -58,6 +60,26 @@ async def for_contact(
         workspace, contact,
     )
     return [_decoded(row) for row in rows]
+
+
+async def insert_refused(db: Database, rows: list[list[Any]]) -> None:
+    """Messages the delivery policy refused, kept so that a contact's timeline says why it got
+    nothing. Rows: (workspace, key, run, flow, node, contact, channel, to, topic, content,
+    reason, now); a key already written is left as it is (a retried job)."""
+    for start in range(0, len(rows), 200):
+        part = rows[start:start + 200]
+        groups = ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'refused', {}, {}, {})"
+                           for _ in part)
+        args: list[Any] = []
+        for (ws, key, run, flow, node, contact, channel, to, topic, content, reason,
+             now) in part:
+            args += [ws, key, run, flow, node, contact, channel, to, topic,
+                     msgspec.json.encode(content).decode(), reason, now, now]
+        await db.execute(
+            'INSERT INTO messages (workspace, key, run, flow, node, contact, channel, "to", '
+            "topic, content, status, reason, created_at, updated_at) "
+            f"VALUES {groups} ON CONFLICT (key) DO NOTHING", *args,
+        )
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

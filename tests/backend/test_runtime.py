@@ -32,6 +32,8 @@ from flows.problems import FlowProblems
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "flows" / "examples"
 REDIS = "redis://127.0.0.1:6379/0"
+REFUSAL_REASONS = {"no_address", "opted_out", "topic_opt_out", "suppressed", "capped",
+                   "quiet_hours"}
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
@@ -534,7 +536,12 @@ def as_report_run(run: dict[str, Any]) -> dict[str, Any]:
     messages = [{"node": m["node"], "channel": m["channel"], "to": m["to"],
                  "at": instant(m["created_at"]), "content": m["content"],
                  **({"topic": m["topic"]} if m["topic"] is not None else {})}
-                for m in run["messages"]]
+                for m in run["messages"] if m["status"] != "refused"]
+    # A refused send is a path entry (with its reason) in a dry run; live it is also a message
+    # row with status `refused`, so the timeline can say why nothing went out.
+    refused = [m["reason"] for m in run["messages"] if m["status"] == "refused"]
+    assert refused == [e["reason"] for e in path if e.get("port") == "failed"
+                       and e.get("reason") in REFUSAL_REASONS]
     report: dict[str, Any] = {"contact": run["contact"], "status": run["status"], "path": path,
                               "messages": messages}
     if run["exit_reason"] is not None:
