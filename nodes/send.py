@@ -15,7 +15,7 @@ import msgspec
 from flows.catalogue import ConfigCheck, NodeKind, Program, StepContext
 from flows.outcomes import Go, MessageDraft, Outcome, Retry, Send
 from flows.policy import Defer, Refuse, WhenCapped, decide
-from flows.templating import Template, TemplateError
+from flows.templating import Template, TemplateError, render_message
 from nodes._channels import CHANNELS, Channel
 
 
@@ -56,7 +56,11 @@ class SendConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
         Channel | Literal["chosen"],
         msgspec.Meta(title="Channel", description="'chosen': the last Channel choice's pick"),
     ]
-    content: Annotated[Content, msgspec.Meta(title="Message, per channel")]
+    content: Annotated[Content | None, msgspec.Meta(title="Message, per channel")] = None
+    template: Annotated[str | dict[Channel, str] | None, msgspec.Meta(
+        title="Template",
+        description="A saved template's key (or one per channel), in place of 'content'",
+    )] = None
     topic: Annotated[str | None, msgspec.Meta(title="Topic")] = None
     when_capped: Annotated[WhenCapped, msgspec.Meta(
         title="When a frequency cap is reached",
@@ -92,9 +96,9 @@ class SendProgram(Program):
                       refused=MessageDraft(channel, decision.to or "", {}, self.topic))
         if isinstance(decision, Defer):
             return Retry(decision.until, decision.reason)
-        data = ctx.data()
         try:
-            content = {name: template.render(data) for name, template in fields.items()}
+            # render_message also inlines an email's CSS, as mail clients need it.
+            content = render_message(channel, fields, ctx.data())
         except TemplateError:
             return Go("failed", reason="render_error")
         return Send(MessageDraft(channel, decision.to, content, self.topic))
@@ -102,6 +106,15 @@ class SendProgram(Program):
 
 def build(config: SendConfig, check: ConfigCheck) -> SendProgram:
     templates: Templates = {}
+    if config.template is not None:
+        # The shell writes a template's content into the node before compiling (publish and
+        # the editor do); a document compiled without templates at hand cannot say more.
+        check.problem("the template(s) it names are filled in when the flow is published; "
+                      "this check had no templates at hand.")
+        return SendProgram(config.channel, config.topic, templates, config.when_capped)
+    if config.content is None:
+        check.problem("write the message in 'content', or choose a saved 'template'.")
+        return SendProgram(config.channel, config.topic, templates, config.when_capped)
     for channel in CHANNELS:
         fields: Any = getattr(config.content, channel)
         if fields is None:

@@ -41,6 +41,7 @@ from backend.runtime import engine
 from backend.segments import store as segment_store
 from backend.store import contacts as contact_store
 from backend.store import flows as store
+from backend.store import templates as template_store
 from flows.compiler import Plan, compile_flow
 from flows.contacts import Event
 from flows.document import DocumentError, FlowDocument, document_from_builtins
@@ -83,6 +84,21 @@ def problems_of(document: Any) -> list[Problem]:
     return _compiled(document)[2]
 
 
+async def _with_templates(db: Database, workspace: int, document: Any) -> tuple[Any, list[Problem]]:
+    """The draft with the saved templates its send nodes name written in (as publish does), and
+    the problems of templates that do not exist or do not fit the channel."""
+    resolved = await template_store.resolve_document(db, workspace, document)
+    return resolved.document, list(resolved.problems)
+
+
+async def compiled_draft(db: Database, workspace: int, document: Any
+                         ) -> tuple[FlowDocument | None, Plan | None, list[Problem]]:
+    """`_compiled` over the draft as it would be published (templates filled in)."""
+    filled, template_problems = await _with_templates(db, workspace, document)
+    decoded, plan, problems = _compiled(filled)
+    return decoded, None if template_problems else plan, template_problems + problems
+
+
 def _version_out(version: dict[str, Any] | None) -> dict[str, Any] | None:
     if version is None:
         return None
@@ -113,7 +129,8 @@ async def _detail(db: Database, workspace: int, flow_id: int) -> dict[str, Any]:
     return {
         **_flow_out(row),
         "document": row["document"],
-        "problems": [msgspec.to_builtins(p) for p in problems_of(row["document"])],
+        "problems": [msgspec.to_builtins(p)
+                     for p in (await compiled_draft(db, workspace, row["document"]))[2]],
         "version": _version_out(await store.current_version(db, flow_id)),
         "runs": (await store.run_counts(db, [flow_id]))[flow_id],
     }
@@ -206,8 +223,14 @@ class FlowController(Controller):
         self, request: Request[Any, Any, Any], db: Db, workspace: WorkspaceId
     ) -> dict[str, Any]:
         data = await read_json(request)
+        filled = None
+        if isinstance(data, dict):
+            filled, template_problems = await _with_templates(db, workspace, data)
+            if template_problems:
+                raise flow_problems("The flow has problems; nothing was imported.",
+                                    template_problems)
         try:
-            row = await store.import_document(db, data, workspace=workspace)
+            row = await store.import_document(db, data, workspace=workspace, filled=filled)
         except FlowProblems as exc:
             raise flow_problems("The flow has problems; nothing was imported.",
                                 exc.problems) from None
@@ -302,7 +325,7 @@ class FlowController(Controller):
     ) -> Response[bytes]:
         row = await _load(db, workspace, flow_id, document=True)
         data = await read_json(request, optional=True)
-        _, plan, problems = _compiled(row["document"])
+        _, plan, problems = await compiled_draft(db, workspace, row["document"])
         if plan is None:
             raise flow_problems("The flow has problems; fix them to simulate it.", problems)
         report = await _simulate(db, workspace, plan, data)

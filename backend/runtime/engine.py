@@ -66,6 +66,7 @@ from backend.runtime.sender import DeliveryResult, OutgoingMessage, Sender
 from backend.segments.lookup import Memberships
 from backend.store import messages as message_store
 from backend.store import policy as policy_store
+from backend.store import templates as template_store
 from backend.store.contacts import load_contacts, row_to_data
 from flows.catalogue import StepContext
 from flows.compiler import Plan, compile_flow
@@ -87,6 +88,7 @@ from flows.interpreter import (
 )
 from flows.outcomes import MessageDraft, TriggerSpec
 from flows.policy import RecordedFacts
+from flows.problems import FlowProblems
 from nodes import CATALOGUE
 
 log = logging.getLogger("castflow.runtime")
@@ -802,13 +804,29 @@ async def publish(db: Database, queue: Queue, flow_id: int, now: datetime) -> di
     flow = await store.flow_row(db, flow_id)
     if flow is None:
         raise FlowNotFound(f"flow {flow_id} does not exist")
-    document = msgspec.json.encode(store.loads(flow["document"]))
+    # Templates named by send nodes are written into the version at their current versions:
+    # editing a template later never changes what a running contact gets.
+    resolved = await template_store.resolve_document(
+        db, int(flow["workspace"]), store.loads(flow["document"]))
+    if resolved.problems:
+        raise FlowProblems(resolved.problems)
+    document = msgspec.json.encode(resolved.document)
     plan = compile_flow(document, CATALOGUE)
     async with store.writing(db):
         version = await store.insert_version(
             db, flow_id, document.decode(), plan.content_hash, now
         )
         await store.set_flow_status(db, flow_id, "live", now)
+    for trigger in plan.triggers:  # `include_current`: today's members enter at publish
+        spec = plan.trigger_spec(trigger)
+        if spec.on == "segment_entered" and spec.include_current and spec.segment:
+            members = await db.fetch(
+                "SELECT m.contact FROM segment_members m JOIN segments s ON s.id = m.segment "
+                "WHERE s.workspace = {} AND s.key = {} ORDER BY m.contact",
+                int(flow["workspace"]), spec.segment,
+            )
+            await _enter(db, queue, int(flow["workspace"]), flow_id, version, plan, trigger,
+                         [row["contact"] for row in members], now)
     for trigger in plan.triggers:
         spec = plan.trigger_spec(trigger)
         if spec.on != "schedule":
@@ -874,7 +892,14 @@ async def enrol(
     triggers = [t for t in plan.triggers if plan.trigger_spec(t).on == "api"]
     if not triggers:
         raise EnrolError("the flow has no API trigger (a Trigger node with on: api)")
-    workspace = int(flow["workspace"])
+    return await _enter(db, queue, int(flow["workspace"]), flow_id, version, plan, triggers[0],
+                        contact_keys, now)
+
+
+async def _enter(db: Database, queue: Queue, workspace: int, flow_id: int,
+                 version: dict[str, Any], plan: Plan, trigger: str, contact_keys: list[str],
+                 now: datetime) -> int:
+    """Create runs at `trigger` for the known contacts the entry rules admit; queue them."""
     created = 0
     for chunk in chunks(list(dict.fromkeys(contact_keys)), CHUNK):
         async with store.writing(db):
@@ -886,7 +911,7 @@ async def enrol(
             keys = [k for k in chunk if k in known and admits(plan.entry, stored.get(k, []))]
             ids = await store.allocate_run_ids(db, len(keys))
             await store.insert_runs(db, [
-                [run_id, workspace, flow_id, int(version["id"]), key, triggers[0], triggers[0],
+                [run_id, workspace, flow_id, int(version["id"]), key, trigger, trigger,
                  "active", 0, None, None, {"seq": 0}, None, now, now]
                 for run_id, key in zip(ids, keys, strict=True)
             ])

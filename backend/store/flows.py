@@ -61,9 +61,12 @@ async def import_document(
     *,
     workspace: int | None = None,
     now: datetime | None = None,
+    filled: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Store a flow document as a new draft, only if it compiles (else `FlowProblems`, and
-    nothing is stored). Returns the stored flow's row. Without `workspace`: the default one."""
+    nothing is stored). Returns the stored flow's row. Without `workspace`: the default one.
+    `filled`: the same document with the saved templates it names written in, compiled in its
+    place (the draft keeps naming the templates)."""
     try:
         if isinstance(source, bytes):
             document = decode_document(source)
@@ -71,7 +74,7 @@ async def import_document(
             document = document_from_builtins(source)
     except DocumentError as exc:
         raise FlowProblems(exc.problems) from None
-    compile_flow(document, CATALOGUE)
+    compile_flow(document if filled is None else document_from_builtins(filled), CATALOGUE)
     problem = name_problem(document.name)
     if problem is not None:
         raise FlowProblems([Problem(problem)])

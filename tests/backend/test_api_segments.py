@@ -201,3 +201,16 @@ async def test_publishing_a_flow_that_names_a_missing_segment_is_refused(api: Ap
     assert (await api.client.get(f"/api/flows/{flow['id']}")).json()["status"] == "draft"
     await _segment(api, "italians", ITALIANS)
     assert (await api.client.post(f"/api/flows/{flow['id']}/publish")).status_code == 200
+
+
+async def test_include_current_enters_todays_members_at_publish(api: Api) -> None:
+    await _contacts(api, *_people())
+    await _segment(api, "italians", ITALIANS)
+    document = {**ENTRY_FLOW, "nodes": [
+        {**ENTRY_FLOW["nodes"][0], "config": {"on": "segment_entered", "segment": "italians",
+                                              "include_current": True}},
+        ENTRY_FLOW["nodes"][1]]}
+    flow = (await api.client.post("/api/flows/import", json=document)).json()
+    assert (await api.client.post(f"/api/flows/{flow['id']}/publish")).status_code == 200
+    runs = api.sql("SELECT contact, trigger FROM runs ORDER BY contact")
+    assert runs == [{"contact": "c-1", "trigger": "start"}, {"contact": "c-2", "trigger": "start"}]

@@ -117,10 +117,11 @@ def test_an_unknown_weekday_lists_the_weekdays(kit: Any) -> None:
 
 
 def test_config_missing_a_required_field(kit: Any) -> None:
-    doc = kit.doc([kit.trigger(), kit.node("s", "send", channel="sms")], [kit.edge("t", "s")])
+    doc = kit.doc([kit.trigger(), kit.node("s", "send", content={"sms": {"text": "x"}})],
+                  [kit.edge("t", "s")])
     problem = only(kit.problems(doc))
     assert problem.node == "s"
-    assert "missing required field 'content'" in problem.message
+    assert "missing required field 'channel'" in problem.message
 
 
 def test_config_out_of_range(kit: Any) -> None:

@@ -63,6 +63,19 @@ def test_explicit_channel_needs_its_content(config_problems):
     assert problems == ["write the sms message: content.sms is missing."]
 
 
+def test_a_message_or_a_template_is_needed(config_problems):
+    assert config_problems(KIND, {"channel": "sms"}) == [
+        "write the message in 'content', or choose a saved 'template'."
+    ]
+
+
+def test_a_template_key_is_filled_in_by_the_shell_before_compiling(config_problems):
+    # Publish writes the template's content into the node; compiled as is, it is a problem.
+    problems = config_problems(KIND, {"channel": "sms", "template": "welcome"})
+    assert problems == ["the template(s) it names are filled in when the flow is published; "
+                        "this check had no templates at hand."]
+
+
 def test_chosen_channel_needs_some_content(config_problems):
     assert config_problems(KIND, send_config("chosen", {})) == [
         "write a message for at least one channel in 'content'."
@@ -101,7 +114,7 @@ def test_every_bad_template_is_reported(config_problems):
     "config",
     [
         {"channel": "fax", "content": {}},
-        {"channel": "sms"},
+        {"channel": "sms", "template": 3},
         {"channel": "sms", "content": {"sms": {}}},
         {"channel": "sms", "content": {"sms": {"text": "x", "subject": "y"}}},
         {"channel": "email", "content": {"email": {"text": "no subject"}}},
