@@ -16,10 +16,10 @@ import msgspec
 from backend.settings import load_settings
 from flows.compiler import Plan, compile_flow
 from flows.contacts import Event, InputError, decode_contact, decode_event
-from flows.jsonlogic import RuleError, compile_rule
 from flows.policy import DryRunPolicy, PolicyError, load_policy_file
 from flows.problems import FlowProblems
-from flows.simulator import SimulationError, report_to_json, segment_lookup, simulate
+from flows.segments import SegmentRule, SegmentRuleError, parse_segment_rule
+from flows.simulator import SimulationError, report_to_json, simulate
 from flows.timecalc import TimeError, add_duration, parse_duration, parse_instant
 from nodes import CATALOGUE
 
@@ -327,7 +327,7 @@ def _run_simulation(args: argparse.Namespace) -> int:
     events: list[Event] = []
     if args.events is not None:
         events = [decode_event(line, where) for where, line in _lines(args.events)]
-    segments = segment_lookup(_segments(args.segments)) if args.segments else None
+    segments = _segments(args.segments) if args.segments else None
     try:
         horizon = parse_duration(args.horizon)
         start_at = parse_instant(args.start) if args.start else _default_start(events)
@@ -353,13 +353,13 @@ class _SegmentLine(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None = None
 
 
-def _segments(path: Path) -> dict[str, Any]:
+def _segments(path: Path) -> dict[str, SegmentRule]:
     rules = {}
     for where, line in _lines(path):
         try:
             segment = msgspec.json.decode(line, type=_SegmentLine)
-            rules[segment.key] = compile_rule(segment.rule)
-        except (msgspec.ValidationError, msgspec.DecodeError, RuleError) as exc:
+            rules[segment.key] = parse_segment_rule(segment.rule)
+        except (msgspec.ValidationError, msgspec.DecodeError, SegmentRuleError) as exc:
             raise UserError(f"{where}: {exc}") from None
     return rules
 

@@ -45,9 +45,9 @@ from backend.store import templates as template_store
 from flows.compiler import Plan, compile_flow
 from flows.contacts import Event
 from flows.document import DocumentError, FlowDocument, document_from_builtins
-from flows.jsonlogic import RuleError, compile_rule
 from flows.problems import FlowProblems, Problem
-from flows.simulator import SimulationError, report_to_json, segment_lookup, simulate
+from flows.segments import SegmentRule, SegmentRuleError, parse_segment_rule
+from flows.simulator import SimulationError, report_to_json, simulate
 from flows.timecalc import TimeError, add_duration, parse_duration, parse_instant
 from nodes import CATALOGUE
 
@@ -383,24 +383,29 @@ async def _simulate(db: Database, workspace: int, plan: Plan, data: Any) -> byte
     else:
         contacts = await _stored_contacts(db, workspace, ask.contact_ids)
     events = [parse_event(item, f"events[{index}]") for index, item in enumerate(ask.events)]
-    rules = {}
+    # The workspace's segments, and any given with the request (which take their place).
+    rules: dict[str, SegmentRule] = {
+        key: segment.rule for key, segment in
+        (await segment_store.definitions(db, workspace)).by_key.items()
+    }
     for index, segment in enumerate(ask.segments):
         try:
-            rules[segment.key] = compile_rule(segment.rule)
-        except RuleError as exc:
+            rules[segment.key] = parse_segment_rule(segment.rule)
+        except SegmentRuleError as exc:
             raise bad_request(f"segments[{index}] ({segment.key!r}): {exc}") from None
     try:
         start_at = parse_instant(ask.start) if ask.start else _default_start(events)
         end_at = add_duration(start_at, parse_duration(ask.horizon), plan.timezone)
     except TimeError as exc:
         raise bad_request(f"'start' / 'horizon': {exc}") from None
-    extra: dict[str, Any] = {"segments": segment_lookup(rules)} if rules else {}
+    extra: dict[str, Any] = {"segments": rules}
     try:
         report = await asyncio.to_thread(
             simulate, plan, contacts, events, start_at, end_at, seed=ask.seed, **extra
         )
     except SimulationError as exc:
-        raise bad_request(f"The dry run cannot go on: {exc}. Define it in 'segments'.") from None
+        raise bad_request(f"The dry run cannot go on: {exc}. Create the segment, or give it in "
+                          "'segments'.") from None
     return report_to_json(report)
 
 
