@@ -252,7 +252,7 @@ class SegmentController(Controller):
         data = await read_json(request)
         if not isinstance(data, dict) or "rule" not in data:
             raise bad_request('Send {"rule": ...}: the condition to count contacts with.')
-        defs = await store.definitions(db, workspace)
+        defs = (await store.definitions(db, workspace)).copy()
         parsed = _check_rule(data["rule"], defs, None, db)
         key = "#preview"  # cannot clash: stored keys are checked against _KEY
         defs.by_key[key] = Segment(0, key, "preview", parsed, datetime.now(UTC),

@@ -44,6 +44,9 @@ class Definitions:
 
     workspace: int
     by_key: dict[str, Segment] = field(default_factory=dict)
+    # Compiled conditions for the current second: refreshes that run within one second share
+    # them (compiling a rule costs more than evaluating it for a contact).
+    _compiled: dict[tuple[str, str, datetime], SqlCondition] = field(default_factory=dict)
 
     def resolve(self, key: str) -> SegmentRule:
         segment = self.by_key.get(key)
@@ -81,7 +84,20 @@ class Definitions:
                 if any(self.by_key[p].rule.dependencies.time_based for p in self.closure(key))]
 
     def condition(self, key: str, dialect: Dialect, now: datetime) -> SqlCondition:
-        return compile_segment(self.resolve(key), dialect, now, self.resolve)
+        """`key`'s rule in SQL, evaluated at `now` to the second."""
+        now = now.replace(microsecond=0)
+        cache_key = (key, dialect, now)
+        found = self._compiled.get(cache_key)
+        if found is None:
+            if any(second != now for _, _, second in self._compiled):
+                self._compiled.clear()
+            found = self._compiled[cache_key] = compile_segment(
+                self.resolve(key), dialect, now, self.resolve)
+        return found
+
+    def copy(self) -> Definitions:
+        """A copy whose segments can be added to (a preview) without touching the cache."""
+        return Definitions(self.workspace, dict(self.by_key))
 
 
 def dialect(db: Database) -> Dialect:
@@ -96,7 +112,19 @@ def _segment(row: dict[str, Any]) -> Segment:
     )
 
 
+_cache: dict[tuple[int, int], tuple[tuple[Any, ...], Definitions]] = {}
+
+
 async def definitions(db: Database, workspace: int) -> Definitions:
+    """The workspace's segments, parsed. Kept while the segments table is unchanged for the
+    workspace (one small query says so): parsing 50 rules on every event costs ~30 ms."""
+    [mark] = await db.fetch(
+        "SELECT count(*) AS n, max(updated_at) AS changed, sum(id) AS ids FROM segments "
+        "WHERE workspace = {}", workspace)
+    fingerprint = (mark["n"], str(mark["changed"]), mark["ids"])
+    cached = _cache.get((id(db), workspace))
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     rows = await db.fetch("SELECT * FROM segments WHERE workspace = {} ORDER BY key", workspace)
     defs = Definitions(workspace)
     for row in rows:
@@ -104,6 +132,7 @@ async def definitions(db: Database, workspace: int) -> Definitions:
             defs.by_key[row["key"]] = _segment(row)
         except SegmentRuleError:
             continue  # stored before a rule change in the language: leave it out, never crash
+    _cache[(id(db), workspace)] = (fingerprint, defs)
     return defs
 
 
