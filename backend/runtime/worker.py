@@ -84,6 +84,9 @@ async def _startup(ctx: dict[str, Any]) -> None:
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    sender = ctx.get("sender")
+    if sender is not None:  # SMTP connections are closed with a QUIT, not dropped
+        await sender.aclose()
     db: Database | None = ctx.get("own_db")
     if db is not None:
         await db.close()
