@@ -1,6 +1,6 @@
 // The Templates pages' logic, kept apart from the components so tests can check it directly:
 // the fields of each channel, the requests to /api/templates, and what the preview shows.
-import { ApiError } from '../api/client'
+import { request } from '../api/client'
 import type { Page } from '../api/types'
 import { describeSmsLength, smsLength } from '../lib/smsSegments'
 
@@ -161,39 +161,13 @@ export function smsSummary(result: PreviewResult): string | null {
   return describeSmsLength(counted)
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let response: Response
-  try {
-    response = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-  } catch {
-    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.')
-  }
-  const text = await response.text()
-  let data: unknown = undefined
-  try {
-    data = text ? JSON.parse(text) : undefined
-  } catch {
-    data = text
-  }
-  if (!response.ok) {
-    const error = typeof data === 'object' && data !== null ? (data as { error?: string }).error : undefined
-    throw new ApiError(response.status, error ?? `The server answered ${response.status}.`)
-  }
-  return data as T
-}
-
 export const templatesApi = {
   list: (cursor?: string | null) =>
-    call<Page<TemplateSummary>>('GET', `/api/templates?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
-  get: (key: string) => call<TemplateDetail>('GET', `/api/templates/${encodeURIComponent(key)}`),
+    request<Page<TemplateSummary>>('GET', `/api/templates?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+  get: (key: string) => request<TemplateDetail>('GET', `/api/templates/${encodeURIComponent(key)}`),
   create: (body: { key: string; name: string; channel: Channel; content: Content }) =>
-    call<TemplateDetail>('POST', '/api/templates', body),
+    request<TemplateDetail>('POST', '/api/templates', body),
   save: (key: string, body: { name?: string; content?: Content }) =>
-    call<TemplateDetail>('PUT', `/api/templates/${encodeURIComponent(key)}`, body),
-  preview: (request: { path: string; body: Record<string, unknown> }) => call<PreviewResult>('POST', request.path, request.body),
+    request<TemplateDetail>('PUT', `/api/templates/${encodeURIComponent(key)}`, body),
+  preview: (ask: { path: string; body: Record<string, unknown> }) => request<PreviewResult>('POST', ask.path, ask.body),
 }
