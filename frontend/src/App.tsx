@@ -7,10 +7,12 @@ import { FlowsList } from './pages/FlowsList'
 import { ChannelSettingsPage } from './pages/ChannelSettingsPage'
 import { ContactsPage } from './pages/ContactsPage'
 import { ImportPage } from './pages/ImportPage'
+import { PolicyPage } from './pages/PolicyPage'
 import { ProfilePage } from './pages/ProfilePage'
 import { SegmentPage } from './pages/SegmentPage'
 import { SegmentsPage } from './pages/SegmentsPage'
 import { SignIn } from './pages/SignIn'
+import { SuppressionsPage } from './pages/SuppressionsPage'
 import { TemplatesEditor } from './pages/TemplatesEditor'
 import { TemplatesPage } from './pages/TemplatesPage'
 
@@ -40,6 +42,12 @@ function Shell() {
           <NavLink to="/settings/channels" className="nav-link">
             Channels
           </NavLink>
+          <NavLink to="/settings/policy" className="nav-link">
+            Delivery rules
+          </NavLink>
+          <NavLink to="/settings/suppressions" className="nav-link">
+            Suppressions
+          </NavLink>
         </nav>
         <span className="spacer" />
         <span className="muted">{me.user?.email}</span>
@@ -59,6 +67,8 @@ function Shell() {
         <Route path="/templates" element={<TemplatesPage />} />
         <Route path="/templates/:templateKey" element={<TemplatesEditor />} />
         <Route path="/settings/channels" element={<ChannelSettingsPage />} />
+        <Route path="/settings/policy" element={<PolicyPage />} />
+        <Route path="/settings/suppressions" element={<SuppressionsPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>

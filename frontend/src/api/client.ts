@@ -18,6 +18,8 @@ import type {
   Page,
   Problem,
   SimReport,
+  DeliveryPolicy,
+  Suppression,
 } from './types'
 
 export class ApiError extends Error {
@@ -142,6 +144,22 @@ export const api = {
     request<ChannelSetting>('DELETE', `/api/settings/channels/${encodeURIComponent(channel)}`),
   testChannel: (channel: string, to: string) =>
     request<ChannelTestResult>('POST', `/api/settings/channels/${encodeURIComponent(channel)}/test`, { to }),
+
+  getPolicy: () => request<DeliveryPolicy>('GET', '/api/settings/policy'),
+  savePolicy: (policy: DeliveryPolicy) => request<DeliveryPolicy>('PUT', '/api/settings/policy', policy),
+  listSuppressions: (query: SuppressionQuery = {}) =>
+    request<Page<Suppression>>('GET', `/api/suppressions${queryString({ ...query })}`),
+  addSuppression: (entry: { channel: string; address: string; reason?: string }) =>
+    request<Suppression>('POST', '/api/suppressions', entry),
+  // Push endpoints are URLs: the whole address is one encoded path segment.
+  removeSuppression: (channel: string, address: string) =>
+    request<void>('DELETE', `/api/suppressions/${encodeURIComponent(channel)}/${encodeURIComponent(address)}`),
+}
+
+export interface SuppressionQuery {
+  channel?: string
+  limit?: number
+  cursor?: string | null
 }
 
 export interface ContactQuery {

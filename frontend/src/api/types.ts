@@ -300,3 +300,31 @@ export interface ChannelTestResult {
   provider_id?: string
   error?: string
 }
+
+/** A frequency cap on one channel: at most `day` messages in any 24 hours, `week` in any 7 days. */
+export interface DeliveryCap {
+  day?: number
+  week?: number
+}
+
+/** Quiet hours, local time of each contact; `timezone` is for contacts without one. */
+export interface QuietHours {
+  start: string
+  end: string
+  timezone?: string | null
+}
+
+/** The workspace's delivery policy (`GET/PUT /api/settings/policy`, docs/policy.md). */
+export interface DeliveryPolicy {
+  caps: Partial<Record<string, DeliveryCap>>
+  transactional_topics: string[]
+  quiet_hours: QuietHours | null
+}
+
+/** An address that gets nothing on its channel (`/api/suppressions`). */
+export interface Suppression {
+  channel: string
+  address: string
+  reason: string
+  created_at: string
+}
