@@ -21,6 +21,7 @@ def message_out(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"], "contact": row["contact"], "flow": row["flow"], "node": row["node"],
         "channel": row["channel"], "to": row["to"], "topic": row["topic"],
         "content": row["content"], "status": row["status"], "reason": row["reason"],
+        "provider_id": row["provider_id"],  # the provider's id for it: what its support asks for
         "created_at": instant(row["created_at"]), "updated_at": instant(row["updated_at"]),
     }
 

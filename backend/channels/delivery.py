@@ -170,7 +170,7 @@ def _unique(messages: Iterable[OutgoingMessage]) -> list[OutgoingMessage]:
 
 def _result(message: OutgoingMessage, outcome: SendOutcome, provider: str) -> DeliveryResult:
     if isinstance(outcome, Accepted):
-        return DeliveryResult(message.key, "sent")
+        return DeliveryResult(message.key, "sent", provider_id=outcome.provider_id or None)
     assert isinstance(outcome, Permanent)
     return DeliveryResult(message.key, "failed", f"{provider}: {outcome.reason}")
 

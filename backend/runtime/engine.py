@@ -142,7 +142,8 @@ class Moving:
     row: int = 0  # its id (allocated when a new run is written)
     occurrence: datetime | None = None  # a schedule's broadcast time, for new runs
     event_row: int | None = None  # the stored event that started it (state "eid")
-    delivery: tuple[str, str, str | None] | None = None  # key, sent|failed, reason: to record
+    # What to record of the send: key, sent|failed, reason, the provider's id for the message.
+    delivery: tuple[str, str, str | None, str | None] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     # The workspace's segments, delivery policy and facts for this batch (see _environments).
     env: Environment = field(default_factory=Environment)
@@ -444,7 +445,7 @@ async def _deliver(rt: Runtime, movers: list[Moving], now: datetime) -> None:
             if result is None:
                 continue
             failure = None if result.status == "sent" else (result.reason or "failed")
-            m.delivery = (key, result.status, failure)
+            m.delivery = (key, result.status, failure, result.provider_id)
             m.apply(delivered, now, m.env, failure)
             handed.append(m)
         winners = await _save(rt, handed, now)

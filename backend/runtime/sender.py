@@ -35,6 +35,7 @@ class DeliveryResult(msgspec.Struct, frozen=True):
     key: str
     status: Literal["sent", "failed"]
     reason: str | None = None  # why it failed, in the delivery policy's words
+    provider_id: str | None = None  # the provider's own id (e.g. Twilio's SID), for its reports
 
 
 class Sender(Protocol):

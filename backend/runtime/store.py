@@ -353,14 +353,18 @@ async def insert_messages(db: Database, rows: list[list[Any]]) -> None:
         )
 
 
-_DELIVERY: Columns = (("key", "text"), ("status", "text"), ("reason", "text"), ("at", "ts"))
+_DELIVERY: Columns = (
+    ("key", "text"), ("status", "text"), ("reason", "text"), ("provider_id", "text"), ("at", "ts"),
+)
 
 
 async def record_deliveries(db: Database, rows: list[list[Any]]) -> None:
-    """What the sender said, rows of (key, status, reason, now): `queued` messages only."""
+    """What the sender said, rows of (key, status, reason, provider id, now): `queued` messages
+    only. The provider's id lets its delivery reports find the message when they name only it."""
     if rows:
         await db.execute(
-            "UPDATE messages SET status = v.status, reason = v.reason, updated_at = v.at "
+            "UPDATE messages SET status = v.status, reason = v.reason, updated_at = v.at, "
+            "provider_id = COALESCE(v.provider_id, messages.provider_id) "
             f'FROM {_source(db, _DELIVERY)} AS v '
             "WHERE messages.\"key\" = v.\"key\" AND messages.status = 'queued'",
             _pack(rows),

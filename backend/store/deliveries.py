@@ -6,7 +6,7 @@ late report, or two at once, can only move a message forward (backend.inbound.ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -43,15 +43,6 @@ async def advance_status(db: Database, status: str, now: datetime, *, key: str |
             status, *reason_args, now, rows[0]["id"], *sources,
         )
     return "updated" if changed else "unchanged"
-
-
-async def set_provider_ids(db: Database, pairs: Iterable[tuple[str, str]]) -> None:
-    """Remember the provider's id of each message (key, provider id): Twilio's status callbacks
-    name a message only by its SID. For the engine to call with `Accepted.provider_id`."""
-    async with db.write():
-        for key, provider_id in pairs:
-            await db.execute("UPDATE messages SET provider_id = {} WHERE key = {}",
-                             provider_id, key)
 
 
 async def message_by_key(db: Database, key: str) -> dict[str, Any] | None:

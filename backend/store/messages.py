@@ -14,7 +14,7 @@ CHANNELS = ("email", "sms", "push", "voice", "chat")
 STATUSES = ("queued", "sent", "delivered", "failed", "refused", "opened", "clicked")
 
 _COLUMNS = ('id, contact, flow, node, channel, "to", topic, content, status, reason, '
-            "created_at, updated_at")
+            "provider_id, created_at, updated_at")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from test_tracking import add_message, public, status_of, workspace_of
 from backend.channels.email import message_id
 from backend.channels.webhook import signature
 from backend.inbound import consent_keyword
-from backend.store.deliveries import set_provider_ids
+from backend.runtime.store import record_deliveries
 
 TWILIO_TOKEN = "twilio-auth-token-123"
 WEBHOOK_SECRET = "whsec-abcdefgh"
@@ -247,9 +247,11 @@ async def test_twilio_needs_a_configured_provider_and_a_valid_signature(api: Api
 async def test_twilio_status_callbacks_find_the_message_by_sid(api: Api) -> None:
     await use_twilio(api)
     url = (await hooks(api))["twilio"]
-    add_message(api, "5:hello:1", channel="sms", status="sent")
-    add_message(api, "5:hello:2", channel="sms", status="sent")
-    api.call(set_provider_ids, api.db, [("5:hello:1", "SMaaa"), ("5:hello:2", "SMbbb")])
+    add_message(api, "5:hello:1", channel="sms", status="queued")
+    add_message(api, "5:hello:2", channel="sms", status="queued")
+    # What the engine records when Twilio accepts a message: its SID.
+    api.call(record_deliveries, api.db, [["5:hello:1", "sent", None, "SMaaa", T0],
+                                         ["5:hello:2", "sent", None, "SMbbb", T0]])
     for params in (status_callback("SMaaa", "sent"), status_callback("SMaaa", "delivered"),
                    status_callback("SMbbb", "undelivered", ErrorCode="30003")):
         response = await twilio_post(api, url, params, twilio_sign(url, params))

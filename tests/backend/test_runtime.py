@@ -839,6 +839,25 @@ async def test_a_refused_message_takes_the_failed_port(database: Database) -> No
     assert [(m["status"], m["reason"]) for m in run["messages"]] == [("failed", "invalid_number")]
 
 
+class SidSender(SandboxSender):
+    async def send(self, messages: list[OutgoingMessage]) -> list[DeliveryResult]:
+        return [DeliveryResult(m.key, "sent", provider_id=f"SM-{m.contact}") for m in messages]
+
+
+async def test_the_providers_id_for_a_message_is_stored_with_it(database: Database) -> None:
+    """Delivery reports that name a message only by the provider's id (Twilio's SID) find it."""
+    db = database
+    ws = await workspace(db)
+    await add_contacts(db, ws, [ANNA])
+    flow_id = await create_flow(db, ws, WELCOME)
+    clock = Clock(db)
+    clock.rt.sender = SidSender(db)
+    await engine.publish(db, clock.queue, flow_id, clock.now)
+    await clock.events(ws, event("c-anna", "signed_up"))
+    rows = await db.fetch("SELECT status, provider_id FROM messages WHERE workspace = {}", ws)
+    assert rows == [{"status": "sent", "provider_id": "SM-c-anna"}]
+
+
 async def test_an_event_whose_job_is_lost_is_processed_by_the_sweeper(database: Database) -> None:
     db = database
     ws = await workspace(db)

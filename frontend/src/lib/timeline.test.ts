@@ -48,7 +48,10 @@ describe('the contact timeline', () => {
     expect(reasonWords('opted_out', 'sms')).toBe('the contact has opted out of SMS')
     expect(reasonWords('no_address', 'email')).toBe('the contact has no email address for Email')
     expect(reasonWords('no_address', 'push')).toContain('push token')
-    expect(reasonWords('frequency_cap', 'sms')).toContain('frequency cap')
+    expect(reasonWords('capped', 'email')).toBe(
+      'the contact already got as many marketing messages on Email as the frequency caps allow (Delivery rules)',
+    )
+    expect(reasonWords('suppressed', 'email')).toContain('suppression list for Email')
     expect(reasonWords('provider_rejected_number', 'sms')).toBe('provider rejected number')
     expect(reasonWords(null, 'sms')).toBe('no reason was recorded')
   })

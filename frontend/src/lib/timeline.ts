@@ -61,9 +61,10 @@ export function reasonWords(reason: string | null | undefined, channel?: string 
       return 'the contact has opted out of this topic'
     case 'quiet_hours':
       return 'it was during the quiet hours'
-    case 'frequency_cap':
-    case 'frequency_capped':
-      return 'the contact already got as many messages as the frequency cap allows'
+    case 'capped':
+      return `the contact already got as many marketing messages on ${on} as the frequency caps allow (Delivery rules)`
+    case 'suppressed':
+      return `the address is on the suppression list for ${on} (a hard bounce, a complaint or added by hand)`
     default:
       return reason.replace(/_/g, ' ')
   }

@@ -30,7 +30,8 @@ async def test_sandbox_accepts_everything() -> None:
     assert await sandbox.send(message("k", 1)) == Accepted("sandbox:k")
     sender: Sender = ProviderSet({"sms": sandbox})
     assert await sender.send([message("a", 1), message("a", 1), message("b", 1)]) == [
-        DeliveryResult("a", "sent"), DeliveryResult("b", "sent"),
+        DeliveryResult("a", "sent", provider_id="sandbox:a"),
+        DeliveryResult("b", "sent", provider_id="sandbox:b"),
     ]
 
 
@@ -126,7 +127,7 @@ async def test_overlapping_calls_share_one_delivery() -> None:
     second = asyncio.create_task(sender.send([message("k", 1)]))
     await asyncio.sleep(0)
     provider.gate.set()
-    assert await first == await second == [DeliveryResult("k", "sent")]
+    assert await first == await second == [DeliveryResult("k", "sent", provider_id="k")]
     assert provider.sent == ["k"]
 
 

@@ -287,7 +287,7 @@ async def test_provider_set_reports_permanent_failures(
     await sender.aclose()
     assert sorted(results, key=lambda r: r.key) == [
         DeliveryResult("k1", "failed", "smtp: recipient refused: 550 5.1.1 No such user"),
-        DeliveryResult("k2", "sent"),
+        DeliveryResult("k2", "sent", provider_id=message_id("k2", "example.com").strip("<>")),
     ]
 
 

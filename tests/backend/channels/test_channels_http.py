@@ -343,7 +343,7 @@ async def test_provider_set_defers_and_never_resends_accepted_messages(
     await sender.aclose()
     assert len(http_server.requests) == sent_before + 1  # only "bad" went out again
     assert results == [
-        DeliveryResult("good", "sent"),
-        DeliveryResult("bad", "sent"),
+        DeliveryResult("good", "sent", provider_id="good"),
+        DeliveryResult("bad", "sent", provider_id="bad"),
         DeliveryResult("refused", "failed", "infobip: HTTP 400: bad number"),
     ]
