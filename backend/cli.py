@@ -20,6 +20,13 @@ from flows.policy import DryRunPolicy, PolicyError, load_policy_file
 from flows.problems import FlowProblems
 from flows.segments import SegmentRule, SegmentRuleError, parse_segment_rule
 from flows.simulator import SimulationError, report_to_json, simulate
+from flows.templates_resolve import (
+    CHANNELS,
+    TemplateVersion,
+    inline_templates,
+    lookup_from,
+    template_keys,
+)
 from flows.timecalc import TimeError, add_duration, parse_duration, parse_instant
 from nodes import CATALOGUE
 
@@ -71,12 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0, help="seed for split assignment")
     sim.add_argument("--policy", type=Path, metavar="POLICY.json",
                      help="delivery policy settings (and a 'suppressions' list) to gate sends")
+    sim.add_argument("--templates", type=Path, metavar="TEMPLATES.jsonl", help=TEMPLATES_HELP)
     sim.set_defaults(handler=_simulate)
 
     flow = commands.add_parser("flow", help="work with flow documents")
     flow_commands = flow.add_subparsers(title="flow commands", metavar="COMMAND")
     validate = flow_commands.add_parser("validate", help="check a flow document")
     validate.add_argument("file", type=Path, metavar="FLOW.json")
+    validate.add_argument("--templates", type=Path, metavar="TEMPLATES.jsonl",
+                          help=TEMPLATES_HELP)
     validate.set_defaults(handler=_validate)
     export = flow_commands.add_parser("export", help="write a stored flow's document")
     export.add_argument("flow_id", type=int, metavar="ID")
@@ -282,12 +292,57 @@ def _read(path: Path) -> bytes:
         raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
-def _compile(path: Path) -> Plan:
-    return compile_flow(_read(path), CATALOGUE)
+TEMPLATES_HELP = ('the templates that send nodes name, one {"key", "channel", "content"} per '
+                  "line (what POST /api/templates takes)")
+
+
+def _compile(path: Path, templates: Path | None = None) -> Plan:
+    """Compile a flow file; send nodes that name templates get them from `templates`, as a
+    publish gets them from the database."""
+    source = _read(path)
+    try:
+        document = msgspec.json.decode(source)
+    except msgspec.DecodeError:
+        return compile_flow(source, CATALOGUE)  # the compiler says what is wrong with it
+    keys = template_keys(document)
+    if not keys:
+        return compile_flow(source, CATALOGUE)
+    if templates is None:
+        raise UserError(f"{path}: its send nodes name templates ({', '.join(sorted(keys))}); "
+                        "give them with --templates TEMPLATES.jsonl.")
+    resolved = inline_templates(document, lookup_from(_templates(templates)))
+    if resolved.problems:
+        raise FlowProblems(resolved.problems)
+    return compile_flow(msgspec.json.encode(resolved.document), CATALOGUE)
+
+
+class _TemplateLine(msgspec.Struct):
+    """A template as POST /api/templates takes it (other fields, e.g. `name`, are ignored)."""
+
+    key: str
+    channel: str
+    content: dict[str, str]
+    version: int = 1
+
+
+def _templates(path: Path) -> dict[str, TemplateVersion]:
+    found: dict[str, TemplateVersion] = {}
+    for where, line in _lines(path):
+        try:
+            item = msgspec.json.decode(line, type=_TemplateLine)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise UserError(f"{where}: {exc}") from None
+        if item.channel not in CHANNELS:
+            raise UserError(f"{where}: 'channel' must be one of {', '.join(CHANNELS)}; "
+                            f"not {item.channel!r}")
+        if item.key in found:
+            raise UserError(f"{where}: template {item.key!r} appears twice")
+        found[item.key] = TemplateVersion(item.key, item.version, item.channel, item.content)
+    return found
 
 
 def _validate(args: argparse.Namespace) -> int:
-    plan = _compile(args.file)
+    plan = _compile(args.file, args.templates)
     print(f"{args.file}: OK ({len(plan.nodes)} nodes, {len(plan.triggers)} trigger(s))")
     return 0
 
@@ -322,7 +377,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _run_simulation(args: argparse.Namespace) -> int:
-    plan = _compile(args.flow)
+    plan = _compile(args.flow, args.templates)
     contacts = [decode_contact(line, where) for where, line in _lines(args.contacts)]
     events: list[Event] = []
     if args.events is not None:

@@ -368,3 +368,53 @@ def test_simulate_with_a_bad_segments_line(
     no_traceback(result)
     assert "segments.jsonl line 1" in result.err
     assert "unknown operator 'nope'" in result.err
+
+
+TEMPLATED: dict[str, Any] = {
+    **FLOW,
+    "nodes": [*FLOW["nodes"][:2],
+              {"id": "hello", "type": "send", "config": {"channel": "sms", "template": "hi_sms"}}],
+}
+
+
+def test_simulate_fills_in_templates_from_a_file(
+    castflow: Runner, files: dict[str, Path], write_file: Callable[[str, str], Path]
+) -> None:
+    flow = write_file("templated.json", json.dumps(TEMPLATED))
+    templates = write_file("templates.jsonl", json.dumps(
+        {"key": "hi_sms", "name": "Hi", "channel": "sms",
+         "content": {"text": "Hello {{ contact.id }}, from a template"}}) + "\n")
+    result = castflow("simulate", flow, "--contacts", files["contacts"], "--events",
+                      files["events"], "--templates", templates)
+    assert result.code == 0, result.err
+    [first, _] = json.loads(result.out)["runs"]
+    assert first["messages"][0]["content"] == {"text": "Hello c-1, from a template"}
+    assert castflow("flow", "validate", flow, "--templates", templates).code == 0
+
+
+@pytest.mark.parametrize(
+    ("templates", "expected"),
+    [
+        pytest.param(None, "its send nodes name templates (hi_sms); give them with --templates",
+                     id="no-file"),
+        pytest.param('{"key": "other", "channel": "sms", "content": {"text": "x"}}',
+                     "node 'hello': template: there is no template 'hi_sms'", id="unknown-key"),
+        pytest.param('{"key": "hi_sms", "channel": "email", "content": {"subject": "x"}}',
+                     "node 'hello'", id="wrong-channel"),
+        pytest.param('{"key": "hi_sms", "channel": "fax", "content": {"text": "x"}}',
+                     "templates.jsonl line 1: 'channel' must be one of", id="bad-channel"),
+        pytest.param('{"key": "hi_sms"}', "templates.jsonl line 1: Object missing required "
+                     "field `channel`", id="missing-field"),
+    ],
+)
+def test_simulate_refuses_templates_it_cannot_use(
+    castflow: Runner, files: dict[str, Path], write_file: Callable[[str, str], Path],
+    templates: str | None, expected: str,
+) -> None:
+    flow = write_file("templated.json", json.dumps(TEMPLATED))
+    extra = [] if templates is None else ["--templates", write_file("templates.jsonl", templates)]
+    result = castflow("simulate", flow, "--contacts", files["contacts"], *extra)
+    assert result.code == 2
+    assert result.out == ""
+    no_traceback(result)
+    assert expected in result.err
