@@ -134,6 +134,14 @@ async def _segment_indexes(db: Database) -> None:
                      "(workspace, name, at) INCLUDE (contact)")
 
 
+async def _drop_events_contact_at(db: Database) -> None:
+    """Every query by contact also names the event (segment aggregates, their evaluation in
+    Python) or reads a few rows to sort (a contact's timeline), so (workspace, contact, name,
+    at) serves them all; keeping (workspace, contact, at) as well cost 40% of an event insert
+    on SQLite (its entries land at random places, one per event)."""
+    await db.execute("DROP INDEX IF EXISTS events_contact_at")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
@@ -143,6 +151,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0009_channel_settings", _channel_settings),
     ("0008_message_provider_id", _message_provider_id),
     ("0007_segment_indexes", _segment_indexes),
+    ("0010_drop_events_contact_at", _drop_events_contact_at),
 ]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from backend.db import Database
+from backend.db import Database, driver_connection
 
 Columns = Sequence[tuple[str, str]]  # (name, kind): kind is int | text | ts | json
 
@@ -460,6 +460,11 @@ async def insert_events(db: Database, rows: list[list[Any]]) -> list[tuple[int, 
     ones as (id, workspace, key), by id."""
     if not rows:
         return []
+    if db.is_sqlite:
+        if db.engine.current_transaction.get() is None:
+            async with db.write():
+                return await _insert_events_sqlite(db, rows)
+        return await _insert_events_sqlite(db, rows)
     inserted = await db.fetch(
         f"INSERT INTO events ({_names(EVENT)}) SELECT {_names(EVENT)} "
         f"FROM {_source(db, EVENT)} AS v WHERE true "
@@ -468,6 +473,32 @@ async def insert_events(db: Database, rows: list[list[Any]]) -> list[tuple[int, 
         _pack(rows),
     )
     return sorted((int(row["id"]), int(row["workspace"]), row["key"]) for row in inserted)
+
+
+_SQLITE_EVENT_INSERT = (
+    f"INSERT INTO events ({_names(EVENT)}) VALUES ({', '.join('?' for _ in EVENT)}) "
+    'ON CONFLICT (workspace, "key") WHERE "key" IS NOT NULL DO NOTHING'
+)
+
+
+async def _insert_events_sqlite(
+    db: Database, rows: list[list[Any]]
+) -> list[tuple[int, int, str | None]]:
+    """One `executemany` on the writer connection: half the CPU of `INSERT ... SELECT FROM
+    json_each(...) RETURNING` for a batch of 500. SQLite has no RETURNING for executemany, but
+    this is the only writer and ids are given as max(id) + 1, so the new events are the rows
+    above the largest id seen before the insert."""
+    connection = driver_connection(db)
+    async with connection.execute("SELECT coalesce(max(id), 0) AS top FROM events") as cursor:
+        top = (await cursor.fetchone())["top"]
+    await connection.executemany(_SQLITE_EVENT_INSERT, [
+        (ws, key, contact, name, at, received, msgspec.json.encode(properties).decode())
+        for ws, key, contact, name, at, received, properties in rows
+    ])
+    async with connection.execute(
+        'SELECT id, workspace, "key" FROM events WHERE id > ? ORDER BY id', (top,)
+    ) as cursor:
+        return [(int(r["id"]), int(r["workspace"]), r["key"]) for r in await cursor.fetchall()]
 
 
 async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:

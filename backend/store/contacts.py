@@ -18,7 +18,7 @@ from backend.contact_import import (
     Refusal,
     reader_for,
 )
-from backend.db import Database
+from backend.db import Database, driver_connection
 from flows.contacts import Contact
 
 _COLUMNS = ("email", "phone", "push_tokens", "chat", "timezone")
@@ -205,24 +205,12 @@ _POSTGRES_INSERT = (
 )
 
 
-def _connection(db: Database) -> Any:
-    """The driver's connection of the write transaction under way.
-
-    Bulk statements go to it directly: building a statement through piccolo costs Python work
-    per argument, more than the database's own work for thousands of rows.
-    """
-    transaction = db.engine.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("bulk contact writes run inside db.write()")
-    return transaction.connection
-
-
 async def _load_for_update(
     db: Database, workspace: int, keys: list[str]
 ) -> dict[str, dict[str, Any]]:
     """The stored rows of these contacts, read in the write transaction (and locked on
     PostgreSQL, so a concurrent import of the same contacts waits instead of losing a merge)."""
-    connection = _connection(db)
+    connection = driver_connection(db)
     found: list[dict[str, Any]] = []
     if db.is_sqlite:
         for start in range(0, len(keys), CHUNK):
@@ -253,7 +241,7 @@ async def _write_many(
     db: Database, workspace: int, rows: list[dict[str, Any]], now: datetime
 ) -> None:
     """Write merged rows (distinct keys) within the caller's write transaction."""
-    connection = _connection(db)
+    connection = driver_connection(db)
     if db.is_sqlite:
         await connection.executemany(
             _SQLITE_INSERT, [(workspace, *_column_values(row), now, now) for row in rows])
