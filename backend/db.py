@@ -12,10 +12,12 @@ half-way. PostgreSQL uses a pool.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from string import Formatter
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -204,6 +206,35 @@ async def _fetch_all(connection: aiosqlite.Connection, query: str, args: list[An
         return await cursor.fetchall()
 
 
+@functools.lru_cache(maxsize=4096)
+def _pieces(sql: str) -> tuple[str, ...]:
+    """The text before each `{}` placeholder (and after the last), split as piccolo splits it."""
+    return tuple(literal for literal, *_ in Formatter().parse(sql))
+
+
+class _Compiled(QueryString):
+    """A statement already in the driver's form: `run_querystring` runs it as it is."""
+
+    def __init__(self, query: str, args: list[Any]) -> None:  # no piccolo argument processing
+        self.template, self.args, self.columns = query, args, []
+        self.query_type, self.table, self._alias = "generic", None, None
+        self._frozen_compiled_strings = (query, args)
+
+
+def _compiled(sql: str, args: tuple[Any, ...], sqlite: bool) -> QueryString:
+    """`sql` with `{}` placeholders and plain values (never piccolo columns or nested queries),
+    compiled for the driver exactly as piccolo's `QueryString(sql, *args)` compiles it, but from
+    a cached split: piccolo's per-argument bundling cost more than the database's own work for
+    statements with hundreds of arguments (2 ms of Python for a list of 500 ids)."""
+    pieces = _pieces(sql)
+    used = min(len(args), len(pieces))  # piccolo puts argument i after piece i
+    if sqlite:
+        query = "".join(f"{piece}?" for piece in pieces[:used])
+    else:
+        query = "".join(f"{piece}${index}" for index, piece in enumerate(pieces[:used], 1))
+    return _Compiled(query + "".join(pieces[used:]), list(args[:used]))
+
+
 class Database:
     """The connected database: one engine, bound to every table."""
 
@@ -237,7 +268,7 @@ class Database:
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         """Raw SQL with `{}` placeholders (piccolo turns them into ? or $n). Runs on this
         database's own engine, whichever engine the tables were bound to last."""
-        results = await self.engine.run_querystring(QueryString(sql, *args))
+        results = await self.engine.run_querystring(_compiled(sql, args, self.is_sqlite))
         if not results:
             return []
         rows: list[dict[str, Any]] = self.engine.transform_response_to_dicts(results)

@@ -7,6 +7,7 @@ problems `{"error": ..., "problems": [{"message", "node"?, "edge"?}]}`.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -121,6 +122,30 @@ def json_body(description: str) -> type[Operation]:
 def valid_id(value: int) -> bool:
     """Whether a number from a path or query could be a row id at all."""
     return 1 <= value <= MAX_ROW_ID
+
+
+# What a key (of a segment or a template: what flows refer to them by) may look like.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_key(key: str | None, missing: str, max_length: int) -> str:
+    """A key as given, or a 400 saying what is wrong with it; `missing` says how to name one."""
+    if not key:
+        raise bad_request(f"'key' is missing: {missing}")
+    if len(key) > max_length:
+        raise bad_request(f"'key' is too long (at most {max_length} characters).")
+    if not KEY_PATTERN.fullmatch(key):
+        raise bad_request(f"'key' {key!r} may hold only letters, digits, '_', '.' and '-', "
+                          "and starts with a letter or digit.")
+    return key
+
+
+def check_name(name: str, max_length: int) -> str:
+    if not name.strip():
+        raise bad_request("'name' is empty.")
+    if len(name) > max_length:
+        raise bad_request(f"'name' is too long (at most {max_length} characters).")
+    return name
 
 
 def convert(data: Any, type_: type[T], where: str) -> T:

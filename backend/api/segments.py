@@ -9,7 +9,6 @@ contact profiles.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,15 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from backend.api import Db, WorkspaceId, instant
-from backend.api.errors import bad_request, conflict, json_body, not_found, read_json
+from backend.api.errors import (
+    bad_request,
+    check_key,
+    check_name,
+    conflict,
+    json_body,
+    not_found,
+    read_json,
+)
 from backend.api.paging import Page, Paging, listing, paged, provide_page
 from backend.db import Database
 from backend.segments import store
@@ -32,7 +39,6 @@ from backend.store.contacts import row_to_data
 from flows.segments import SegmentRule, SegmentRuleError, parse_segment_rule
 
 SAMPLE_SIZE = 10
-_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class SegmentBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,25 +59,6 @@ def _body(data: Any) -> SegmentBody:
             raise bad_request(f"'{field}' must be text.")
     return SegmentBody(key=data.get("key"), name=data.get("name"),
                        rule=data.get("rule", msgspec.UNSET))
-
-
-def _check_key(key: str | None) -> str:
-    if not key:
-        raise bad_request("'key' is missing: name the segment with a short key, e.g. 'vip'.")
-    if len(key) > store.MAX_KEY_LENGTH:
-        raise bad_request(f"'key' is too long (at most {store.MAX_KEY_LENGTH} characters).")
-    if not _KEY.fullmatch(key):
-        raise bad_request(f"'key' {key!r} may hold only letters, digits, '_', '.' and '-', "
-                          "and starts with a letter or digit.")
-    return key
-
-
-def _check_name(name: str) -> str:
-    if not name.strip():
-        raise bad_request("'name' is empty.")
-    if len(name) > store.MAX_NAME_LENGTH:
-        raise bad_request(f"'name' is too long (at most {store.MAX_NAME_LENGTH} characters).")
-    return name
 
 
 def _check_rule(rule: Any, defs: Definitions, key: str | None, db: Database) -> SegmentRule:
@@ -176,8 +163,9 @@ class SegmentController(Controller):
         self, request: Request[Any, Any, Any], state: State, db: Db, workspace: WorkspaceId
     ) -> dict[str, Any]:
         body = _body(await read_json(request))
-        key = _check_key(body.key)
-        name = _check_name(body.name if body.name is not None else key)
+        key = check_key(body.key, "name the segment with a short key, e.g. 'vip'.",
+                        store.MAX_KEY_LENGTH)
+        name = check_name(body.name if body.name is not None else key, store.MAX_NAME_LENGTH)
         defs = await store.definitions(db, workspace)
         if key in defs.by_key:
             raise conflict(f"A segment with key {key!r} exists already; change it with "
@@ -213,7 +201,8 @@ class SegmentController(Controller):
         if body.key is not None and body.key != key:
             raise bad_request("A segment's key cannot change (flows name it); create a new "
                               "segment instead.")
-        name = _check_name(body.name) if body.name is not None else segment.name
+        name = (check_name(body.name, store.MAX_NAME_LENGTH) if body.name is not None
+                else segment.name)
         rule = segment.rule.source if body.rule is msgspec.UNSET else body.rule
         if body.rule is not msgspec.UNSET:
             _check_rule(rule, defs, key, db)
@@ -254,7 +243,7 @@ class SegmentController(Controller):
             raise bad_request('Send {"rule": ...}: the condition to count contacts with.')
         defs = (await store.definitions(db, workspace)).copy()
         parsed = _check_rule(data["rule"], defs, None, db)
-        key = "#preview"  # cannot clash: stored keys are checked against _KEY
+        key = "#preview"  # cannot clash: stored keys match errors.KEY_PATTERN
         defs.by_key[key] = Segment(0, key, "preview", parsed, datetime.now(UTC),
                                    datetime.now(UTC))
         now = datetime.now(UTC)

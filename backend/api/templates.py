@@ -16,7 +16,6 @@ does not.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,7 +27,15 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.api import Db, WorkspaceId, instant
 from backend.api.contacts import parse_contact
-from backend.api.errors import bad_request, conflict, json_body, not_found, read_json
+from backend.api.errors import (
+    bad_request,
+    check_key,
+    check_name,
+    conflict,
+    json_body,
+    not_found,
+    read_json,
+)
 from backend.api.paging import Paging, listing, paged, provide_page
 from backend.db import Database
 from backend.store import contacts as contact_store
@@ -38,7 +45,6 @@ from flows.templating import Template, TemplateError, compile_template, render_m
 
 MAX_KEY_LENGTH = 100
 MAX_NAME_LENGTH = 200
-_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 # The fields of each channel's content: required, then optional (as in nodes/send.py).
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -69,26 +75,6 @@ def _text(data: dict[str, Any], field: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise bad_request(f"'{field}' must be text.")
     return value
-
-
-def _check_key(key: str | None) -> str:
-    if not key:
-        raise bad_request("'key' is missing: name the template with a short key, e.g. "
-                          "'welcome_sms'; send nodes refer to it by this key.")
-    if len(key) > MAX_KEY_LENGTH:
-        raise bad_request(f"'key' is too long (at most {MAX_KEY_LENGTH} characters).")
-    if not _KEY.fullmatch(key):
-        raise bad_request(f"'key' {key!r} may hold only letters, digits, '_', '.' and '-', "
-                          "and starts with a letter or digit.")
-    return key
-
-
-def _check_name(name: str) -> str:
-    if not name.strip():
-        raise bad_request("'name' is empty.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise bad_request(f"'name' is too long (at most {MAX_NAME_LENGTH} characters).")
-    return name
 
 
 def _check_channel(channel: Any) -> str:
@@ -228,8 +214,9 @@ class TemplateController(Controller):
                               workspace: WorkspaceId) -> dict[str, Any]:
         data = _object(await read_json(request), '{"key", "name", "channel", "content"}')
         _only(data, ("key", "name", "channel", "content"), "a template")
-        key = _check_key(_text(data, "key"))
-        name = _check_name(_text(data, "name") or key)
+        key = check_key(_text(data, "key"), "name the template with a short key, e.g. "
+                        "'welcome_sms'; send nodes refer to it by this key.", MAX_KEY_LENGTH)
+        name = check_name(_text(data, "name") or key, MAX_NAME_LENGTH)
         channel = _check_channel(data.get("channel"))
         content = _stored_content(compile_content(channel, data.get("content")))
         try:
@@ -279,7 +266,7 @@ class TemplateController(Controller):
                               f"{current['channel']} template; create a new one instead.")
         name = _text(data, "name")
         if name is not None:
-            _check_name(name)
+            check_name(name, MAX_NAME_LENGTH)
         content = None
         if "content" in data:
             content = _stored_content(compile_content(current["channel"], data["content"]))

@@ -476,10 +476,18 @@ async def _contacts(db: Database, wanted: Iterable[tuple[int, str]]) -> dict[tup
     return found
 
 
-async def _revive_all(rt: Runtime, rows: list[dict[str, Any]], now: datetime) -> list[Moving]:
+async def _revive_all(
+    rt: Runtime, rows: list[dict[str, Any]], now: datetime,
+    contacts: Mapping[tuple[int, str], dict[str, Any]] | None = None,
+    envs: Mapping[int, Environment] | None = None,
+) -> list[Moving]:
+    """Runs from their rows, with their contacts and environments (loaded here unless the
+    caller has them already)."""
     plans = await rt.plans_for(int(r["version"]) for r in rows)
-    contacts = await _contacts(rt.db, ((int(r["workspace"]), r["contact"]) for r in rows))
-    envs = await _environments(rt, contacts, now)
+    if contacts is None:
+        contacts = await _contacts(rt.db, ((int(r["workspace"]), r["contact"]) for r in rows))
+    if envs is None:
+        envs = await _environments(rt, contacts, now)
     movers = [revive(r, plans[int(r["version"])], contacts[(int(r["workspace"]), r["contact"])])
               for r in rows if int(r["version"]) in plans]
     for m in movers:
@@ -576,9 +584,8 @@ async def _events_of_workspace(
     contacts = await _contacts(db, ((workspace, k) for k in keys))
     envs = await _environments(rt, contacts, now)
     per_contact: dict[str, list[Moving]] = {}
-    for m in await _revive_all(rt, await store.waiting_runs(db, workspace, keys, names), now):
-        m.contact = contacts[(workspace, m.run.contact_id)]  # one profile per contact
-        m.env = envs[workspace]
+    waiting = await store.waiting_runs(db, workspace, keys, names)
+    for m in await _revive_all(rt, waiting, now, contacts, envs):  # one profile per contact
         per_contact.setdefault(m.run.contact_id, []).append(m)
     stored: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for version, _ in triggered:
