@@ -113,8 +113,13 @@ def provide_caller(request: Request[Caller, Any, Any]) -> Caller:
     return request.user
 
 
-def provide_workspace(request: Request[Caller, Any, Any]) -> int:
-    """The workspace the caller acts in: every query is scoped to it."""
+def provide_workspace(request: Request[Caller, Any, Any], db: Db) -> int:
+    """The workspace the caller acts in: every query is scoped to it.
+
+    It takes `db` only to come after it: Litestar resolves the dependencies of one level
+    together in an anyio task group, which cost 0.2 ms a request (a third of storing an event);
+    one dependency per level is resolved inline."""
+    del db
     return request.user.workspace
 
 
