@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
@@ -102,3 +105,15 @@ def open_flow(page: Page, path: str) -> None:
     """Open a flow and wait until the canvas shows all of it and takes input."""
     page.goto(path)
     expect(page.locator(".canvas[data-ready=true]")).to_be_attached()
+
+
+def until(check: Callable[[], Any], what: str, seconds: float = 30) -> Any:
+    """What `check` returns once it is truthy (the worker's effects arrive a moment after the
+    API answers); an AssertionError naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")

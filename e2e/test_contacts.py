@@ -9,14 +9,12 @@ the one who opted out of SMS does not get.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from castflow_e2e import Castflow, shot
+from castflow_e2e import Castflow, shot, until
 
 TEAM = "people-e2e"
 DASH = "\N{EN DASH}"  # "Contacts 1-50" is written with an en dash
@@ -39,16 +37,6 @@ FLOW = {
     ],
     "edges": [{"from": "start", "to": "text"}],
 }
-
-
-def _until(check: Callable[[], Any], what: str, seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +68,7 @@ def people(castflow: Castflow) -> dict[str, Any]:
             return bool(pat.get("segments")) and bool(pat["timeline"]["events"]) and bool(
                 runs and runs[0]["status"] in ("completed", "exited"))
 
-        _until(ready, "Pat's segment membership, event and finished run")
+        until(ready, "Pat's segment membership, event and finished run")
     return {"flow": flow_id}
 
 

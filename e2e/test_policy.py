@@ -9,8 +9,7 @@ put back as they were at the end, so the other tests in the session send as befo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from castflow_e2e import Castflow, shot
+from castflow_e2e import Castflow, shot, until
 
 EVENT = "policy_e2e_ping"
 ZONE = "Europe/Rome"
@@ -42,16 +41,6 @@ FLOW: dict[str, Any] = {
     ],
     "edges": [{"from": "start", "to": "mail"}],
 }
-
-
-def _until(check: Callable[[], Any], what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _messages(api: httpx.Client, contact: str) -> list[dict[str, Any]]:
@@ -190,14 +179,14 @@ def test_delivery_rules_are_kept_and_act(
     with castflow.api() as api:
         _ping(api, ANN["id"])
         _ping(api, BO["id"])
-        ann = _until(lambda: _messages(api, ANN["id"]), "Ann's refused message")
+        ann = until(lambda: _messages(api, ANN["id"]), "Ann's refused message")
         assert [(m["status"], m["reason"], m["to"]) for m in ann] == [
             ("refused", "suppressed", ANN["email"])]
-        bo = _until(lambda: [m for m in _messages(api, BO["id"]) if m["status"] in GONE],
+        bo = until(lambda: [m for m in _messages(api, BO["id"]) if m["status"] in GONE],
                     "Bo's first e-mail")
         assert len(bo) == 1 and bo[0]["reason"] is None, bo
         _ping(api, BO["id"])
-        bo = _until(lambda: (lambda ms: ms if len(ms) == 2 else None)(_messages(api, BO["id"])),
+        bo = until(lambda: (lambda ms: ms if len(ms) == 2 else None)(_messages(api, BO["id"])),
                     "Bo's second message")
         assert (bo[0]["status"], bo[0]["reason"]) == ("refused", "capped"), bo
 
@@ -234,6 +223,6 @@ def test_delivery_rules_are_kept_and_act(
         listed = api.get("/api/suppressions", params={"channel": "email"}).json()["items"]
         assert ANN["email"] not in [entry["address"] for entry in listed]
         _ping(api, ANN["id"])
-        sent = _until(lambda: [m for m in _messages(api, ANN["id"]) if m["status"] in GONE],
+        sent = until(lambda: [m for m in _messages(api, ANN["id"]) if m["status"] in GONE],
                       "Ann's e-mail once the suppression is lifted")
         assert sent[0]["to"] == ANN["email"]
