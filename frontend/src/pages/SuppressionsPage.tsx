@@ -5,9 +5,10 @@ import { Link, useSearchParams } from 'react-router'
 import { api, ApiError } from '../api/client'
 import type { Suppression } from '../api/types'
 import { Dialog } from '../components/Dialog'
-import { CHANNELS, channelName, isChannel } from '../lib/channels'
+import { channelName, isChannel } from '../lib/channels'
 import { relativeTime } from '../lib/format'
 import { SUPPRESSION_REASONS, suppressionReasonWords } from './PolicyModel'
+import { ChannelOptions } from '../widgets/ChannelOptions'
 import './policy.css'
 
 export const PAGE_SIZE = 50
@@ -123,11 +124,7 @@ export function SuppressionsPage() {
             }}
           >
             <option value="">All channels</option>
-            {CHANNELS.map((channel) => (
-              <option key={channel} value={channel}>
-                {channelName(channel)}
-              </option>
-            ))}
+            <ChannelOptions />
           </select>
         </label>
       </div>
@@ -241,11 +238,7 @@ function AddSuppression({ defaultChannel, onAdded }: { defaultChannel: string; o
         <label className="field">
           <span>Channel</span>
           <select value={channel} onChange={(event) => setChannel(event.target.value)}>
-            {CHANNELS.map((c) => (
-              <option key={c} value={c}>
-                {channelName(c)}
-              </option>
-            ))}
+            <ChannelOptions />
           </select>
         </label>
         <label className="field grow">

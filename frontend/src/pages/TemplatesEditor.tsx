@@ -4,6 +4,7 @@ import { useEffect, useId, useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
 import { ApiError } from '../api/client'
 import { channelName } from '../lib/channels'
+import { ChannelOptions } from '../widgets/ChannelOptions'
 import { describeSmsLength, smsLength } from '../lib/smsSegments'
 import {
   CHANNELS,
@@ -137,11 +138,7 @@ export function TemplatesEditor() {
                     setContent(emptyContent(e.target.value))
                   }}
                 >
-                  {CHANNELS.map((c) => (
-                    <option key={c} value={c}>
-                      {channelName(c)}
-                    </option>
-                  ))}
+                  <ChannelOptions channels={CHANNELS} />
                 </select>
               </label>
             </>
