@@ -151,7 +151,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0009_channel_settings", _channel_settings),
     ("0008_message_provider_id", _message_provider_id),
     ("0007_segment_indexes", _segment_indexes),
-    ("0010_drop_events_contact_at", _drop_events_contact_at),
+    ("0011_drop_events_contact_at", _drop_events_contact_at),
 ]
 
 
