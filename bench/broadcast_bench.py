@@ -11,7 +11,14 @@ under a key prefix of its own, deleted at the end). Every contact runs: trigger 
 every run's state, path and message saved.
 
 It reports live contact-steps per second: path entries written (run_steps rows, one per node a
-contact entered) over the time from the first run's start to the last run's last write.
+contact entered) over the time from the first run's start to the last run's last write; and the
+CPU of the worker, of this database's PostgreSQL backends and of the rest of the machine, also as
+contact-steps per CPU-second (what a machine shared with others changes least). Contacts are
+loaded through the import's bulk path (not timed: 4 s on PostgreSQL, 200 s before).
+
+Session 3 (2026-11-23, quiet machine; bench/RESULTS.md has every run): PostgreSQL 17,687-19,703
+-> 25,365-25,942 contact-steps/s (database CPU 33-37 -> 20 s), SQLite 26,600-28,400 before and
+after (the worker at one core).
 
 Recorded 2026-11-22 on the shared 2-core machine (CPython 3.11.7, SQLite 3.40, PostgreSQL local),
 100,000 contacts -> 554,101 contact-steps, 100,000 runs, 86,714 messages; other engineers' test
