@@ -1,13 +1,11 @@
 """SQL for the live runtime: runs, run steps, messages, events, flow versions. Bulk by design.
 
-Writes of many rows are one statement per table per batch: no parameter limits, no per-row round
-trips, and the ORM stays off the per-contact path. On SQLite the rows travel as ONE parameter, a
-JSON array of row arrays unpacked by `json_each`. On PostgreSQL the runtime's hot writes (runs,
-run steps, messages) pass one typed array per column to `unnest` on the transaction's asyncpg
-connection: binary arrays cost the server far less than parsing JSON and casting each field
-(the server's CPU was the broadcast's limit), and asyncpg encodes them in C. Lists of ids are
-matched with `= ANY($1::type[])`, whose length the planner knows: a `IN (SELECT .. FROM
-jsonb_array_elements(..))` subquery made it scan every run of a flow for each page of contacts.
+Writes of many rows pass ONE parameter, a JSON array of row arrays, unpacked by the database
+(`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL): one statement per table per batch,
+no parameter limits, no per-row round trips, and the ORM stays off the per-contact path. The
+exception: on PostgreSQL the two batch UPDATEs (run compare-and-set, deliveries) join typed
+arrays (`_unnest`), so that the planner knows how many rows they name (see `_bulk`). Lists of
+ids are matched with `= ANY($1::type[])` on PostgreSQL, whose length the planner knows too.
 
 Timestamps are written as piccolo writes them on SQLite (`str()` of a UTC datetime:
 `2026-03-02 08:00:00+00:00`), so comparisons as text agree with comparisons as times, and
@@ -78,6 +76,9 @@ def _list(values: Iterable[Any]) -> str:
     return msgspec.json.encode(list(values)).decode()
 
 
+_PG_TYPES = {"int": "bigint", "text": "text", "ts": "timestamptz", "json": "jsonb"}
+
+
 def _in(db: Database, column: str, kind: str) -> str:
     """`column` is one of the values passed as the `{}` parameter (`_values`), kind int|text."""
     if db.is_sqlite:
@@ -88,9 +89,6 @@ def _in(db: Database, column: str, kind: str) -> str:
 def _values(db: Database, values: Iterable[Any]) -> Any:
     """The parameter for `_in`: JSON text on SQLite, a list (an array) on PostgreSQL."""
     return _list(values) if db.is_sqlite else list(values)
-
-
-_PG_TYPES = {"int": "bigint", "text": "text", "ts": "timestamptz", "json": "jsonb"}
 
 
 def _unnest(columns: Columns) -> str:
