@@ -134,6 +134,25 @@ async def _segment_indexes(db: Database) -> None:
                      "(workspace, name, at) INCLUDE (contact)")
 
 
+async def _lean_runtime_indexes(db: Database) -> None:
+    """What every run step or message paid for and nothing used. Indexes no query reads:
+    `run_steps_version` (version, node): nothing reads run_steps by version (stats read by flow,
+    paths by run). `messages_contact` (workspace, contact): a prefix of
+    `messages_contact_channel_at` (0006), which answers every lookup it answered."""
+    for name in ("run_steps_version", "messages_contact"):
+        await db.execute(f"DROP INDEX IF EXISTS {name}")
+    if db.is_sqlite:
+        return
+    # PostgreSQL: run_steps.flow and .version copy their run's (the engine writes them from
+    # it) and are checked through run_steps.run -> runs, whose own keys reference the flow and
+    # its version; deleting a flow deletes its steps explicitly. Their checks took each
+    # inserted step's flow and version rows FOR KEY SHARE: every concurrent transaction of a
+    # broadcast locking the same two rows (multixacts), 45% of a step insert and the server's
+    # largest cost. SQLite has no row locks (one writer) and would need the table rebuilt.
+    await db.execute("ALTER TABLE run_steps DROP CONSTRAINT IF EXISTS run_steps_flow_fkey, "
+                     "DROP CONSTRAINT IF EXISTS run_steps_version_fkey")
+
+
 async def _drop_events_contact_at(db: Database) -> None:
     """Every query by contact also names the event (segment aggregates, their evaluation in
     Python) or reads a few rows to sort (a contact's timeline), so (workspace, contact, name,
@@ -151,6 +170,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0009_channel_settings", _channel_settings),
     ("0008_message_provider_id", _message_provider_id),
     ("0007_segment_indexes", _segment_indexes),
+    ("0010_lean_runtime_indexes", _lean_runtime_indexes),
     ("0011_drop_events_contact_at", _drop_events_contact_at),
 ]
 

@@ -11,7 +11,14 @@ under a key prefix of its own, deleted at the end). Every contact runs: trigger 
 every run's state, path and message saved.
 
 It reports live contact-steps per second: path entries written (run_steps rows, one per node a
-contact entered) over the time from the first run's start to the last run's last write.
+contact entered) over the time from the first run's start to the last run's last write; and the
+CPU of the worker, of this database's PostgreSQL backends and of the rest of the machine, also as
+contact-steps per CPU-second (what a machine shared with others changes least). Contacts are
+loaded through the import's bulk path (not timed: 4 s on PostgreSQL, 200 s before).
+
+Session 3 (2026-11-23, quiet machine; bench/RESULTS.md has every run): PostgreSQL 17,687-19,703
+-> 25,365-25,942 contact-steps/s (database CPU 33-37 -> 20 s), SQLite 26,600-28,400 before and
+after (the worker at one core).
 
 Recorded 2026-11-22 on the shared 2-core machine (CPython 3.11.7, SQLite 3.40, PostgreSQL local),
 100,000 contacts -> 554,101 contact-steps, 100,000 runs, 86,714 messages; other engineers' test
@@ -61,11 +68,12 @@ import psutil  # type: ignore[import-untyped]  # noqa: E402
 from make_data import generate  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from backend.contact_columns import ImportRow  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.migrations import migrate  # noqa: E402
 from backend.runtime import engine  # noqa: E402
 from backend.runtime.queue import ArqQueue  # noqa: E402
-from backend.store.contacts import upsert  # noqa: E402
+from backend.store.contacts import upsert_rows  # noqa: E402
 from flows.contacts import Contact  # noqa: E402
 
 FLOW: dict[str, Any] = {
@@ -105,42 +113,73 @@ async def load(db: Database, count: int) -> int:
         datetime.now(UTC),
     )
     ws = int(rows[0]["id"])
+    # The import's bulk path (one multi-row statement per batch: unnest'ed arrays on
+    # PostgreSQL, executemany on SQLite): loading is not timed, and row-by-row placeholders
+    # took ~200 s on PostgreSQL.
     decoder = msgspec.json.Decoder(Contact)
-    batch: list[tuple[Contact, list[str]]] = []
+    batch: list[ImportRow] = []
     with path.open("rb") as lines:
-        for line in lines:
-            batch.append((decoder.decode(line), list(msgspec.json.decode(line))))
+        for number, line in enumerate(lines, 1):
+            fields = frozenset(msgspec.json.decode(line))
+            batch.append(ImportRow(number, decoder.decode(line), fields))
             if len(batch) == 5000:
-                await upsert(db, ws, batch, datetime.now(UTC))
+                await upsert_rows(db, ws, batch, datetime.now(UTC))
                 batch = []
     if batch:
-        await upsert(db, ws, batch, datetime.now(UTC))
+        await upsert_rows(db, ws, batch, datetime.now(UTC))
     return ws
 
 
 class CpuMeter:
     """CPU used from now on, in % of ONE core (the machine has two: 200%): the worker, this
-    process (loading, then polling for the end), and `other`: the rest of the machine, that is
-    other engineers' work and, on PostgreSQL, the database server."""
+    process (loading, then polling for the end), on PostgreSQL the server processes serving
+    this database (`database`: its backends, found by the database name in their titles), and
+    `other`: the rest of the machine, that is other engineers' work and the server's shared
+    processes (WAL writer, checkpointer)."""
 
-    def __init__(self, worker_pid: int) -> None:
+    def __init__(self, worker_pid: int, database: str | None) -> None:
         self.worker = psutil.Process(worker_pid)
         self.me = psutil.Process()
+        self.database = database
+        self.backends: dict[int, tuple[psutil.Process, float]] = {}  # pid -> (process, at start)
         self.began = time.monotonic()
         self.start = self._sample()
 
-    def _sample(self) -> tuple[float, float, float]:
+    def _database_cpu(self) -> float:
+        """CPU of this database's backends so far (those alive now; a backend that ended in
+        between takes its time with it, hence the pool keeps them open)."""
+        if self.database is None:
+            return 0.0
+        total = 0.0
+        for process in psutil.process_iter(["name", "cmdline"]):
+            title = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or f" {self.database} " not in title:
+                continue
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            used = times.user + times.system
+            _, first = self.backends.setdefault(process.pid, (process, used))
+            total += used - first
+        return total
+
+    def _sample(self) -> tuple[float, float, float, float]:
         machine = psutil.cpu_times()
         busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
         worker, me = self.worker.cpu_times(), self.me.cpu_times()
-        return busy, worker.user + worker.system, me.user + me.system
+        return busy, worker.user + worker.system, me.user + me.system, self._database_cpu()
 
     def read(self) -> dict[str, float]:
         now = self._sample()
         wall = time.monotonic() - self.began
-        machine, worker, me = (100 * (b - a) / wall for a, b in zip(self.start, now, strict=True))
-        return {"cpu_worker_pct": round(worker), "cpu_bench_pct": round(me),
-                "cpu_machine_pct": round(machine), "cpu_other_pct": round(machine - worker - me),
+        machine, worker, me, database = (
+            100 * (b - a) / wall for a, b in zip(self.start, now, strict=True))
+        return {"cpu_worker_s": round((now[1] - self.start[1]), 2),
+                "cpu_database_s": round((now[3] - self.start[3]), 2),
+                "cpu_worker_pct": round(worker), "cpu_database_pct": round(database),
+                "cpu_bench_pct": round(me), "cpu_machine_pct": round(machine),
+                "cpu_other_pct": round(machine - worker - me - database),
                 "load_average": round(os.getloadavg()[0], 1)}
 
 
@@ -176,9 +215,10 @@ async def run(url: str, count: int, redis: str, profile: str | None = None) -> d
         queue = ArqQueue(redis, prefix)
         await engine.publish(db, queue, flow_id, datetime.now(UTC))
         await queue.close()
-        cpu = CpuMeter(worker.pid)
+        cpu = CpuMeter(worker.pid, None if db.is_sqlite else url.rsplit("/", 1)[-1])
         while True:  # done: every contact has a run, none is still moving
             await asyncio.sleep(1)
+            cpu.read()  # notes the backends the worker opened meanwhile
             runs = await scalar(db, f"SELECT COUNT(*) AS v FROM runs WHERE flow = {flow_id}")
             moving = await scalar(db, f"SELECT COUNT(*) AS v FROM runs WHERE flow = {flow_id} "
                                       "AND status IN ('active', 'sending')")
@@ -192,10 +232,15 @@ async def run(url: str, count: int, redis: str, profile: str | None = None) -> d
         messages = await scalar(db, f"SELECT COUNT(*) AS v FROM messages WHERE flow = {flow_id} "
                                     "AND status = 'sent'")
         seconds = (last - first).total_seconds()
+        usage = cpu.read()
+        per_cpu = {  # contact-steps per CPU-second: what a busy machine changes least
+            f"steps_per_{name}_cpu_s": round(steps / usage[f"cpu_{name}_s"])
+            for name in ("worker", "database") if usage[f"cpu_{name}_s"]
+        }
         return {"database": url.split(":", 1)[0], "contacts": count, "runs": runs,
                 "contact_steps": steps, "messages_sent": messages,
                 "seconds": round(seconds, 2), "contact_steps_per_s": round(steps / seconds),
-                "contacts_per_s": round(count / seconds), **cpu.read()}
+                "contacts_per_s": round(count / seconds), **usage, **per_cpu}
     finally:
         if worker is not None:
             worker.terminate()

@@ -362,14 +362,15 @@ async def _write(db: Database, movers: list[Moving], now: datetime,
             await store.lock_enrolments(db, {m.flow for m in new})
         won = await store.update_runs(db, [_run_row(m, now) for m in old])
         winners = [m for m in old if m.row in won]
+        await store.upsert_steps(db, [row for m in winners for row in _step_rows(m)])
         if new:
             new = await _admit(db, new)
             for m, row_id in zip(new, await store.allocate_run_ids(db, len(new)), strict=True):
                 m.row = row_id
                 m.run.id = str(row_id)
             await store.insert_runs(db, [_run_row(m, now) for m in new])
+            await store.insert_steps(db, [row for m in new for row in _step_rows(m)])
             winners += new
-        await store.upsert_steps(db, [row for m in winners for row in _step_rows(m)])
         await store.insert_messages(
             db, [_message_row(m, now) for m in winners if m.run.status == "sending"]
         )

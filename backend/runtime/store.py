@@ -2,7 +2,10 @@
 
 Writes of many rows pass ONE parameter, a JSON array of row arrays, unpacked by the database
 (`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL): one statement per table per batch,
-no parameter limits, no per-row round trips, and the ORM stays off the per-contact path.
+no parameter limits, no per-row round trips, and the ORM stays off the per-contact path. The
+exception: on PostgreSQL the two batch UPDATEs (run compare-and-set, deliveries) join typed
+arrays (`_unnest`), so that the planner knows how many rows they name (see `_bulk`). Lists of
+ids are matched with `= ANY($1::type[])` on PostgreSQL, whose length the planner knows too.
 
 Timestamps are written as piccolo writes them on SQLite (`str()` of a UTC datetime:
 `2026-03-02 08:00:00+00:00`), so comparisons as text agree with comparisons as times, and
@@ -71,6 +74,66 @@ def _texts_in(db: Database) -> str:
 
 def _list(values: Iterable[Any]) -> str:
     return msgspec.json.encode(list(values)).decode()
+
+
+_PG_TYPES = {"int": "bigint", "text": "text", "ts": "timestamptz", "json": "jsonb"}
+
+
+def _in(db: Database, column: str, kind: str) -> str:
+    """`column` is one of the values passed as the `{}` parameter (`_values`), kind int|text."""
+    if db.is_sqlite:
+        return f"{column} IN (SELECT value FROM json_each({{}}))"
+    return f"{column} = ANY({{}}::{_PG_TYPES[kind]}[])"
+
+
+def _values(db: Database, values: Iterable[Any]) -> Any:
+    """The parameter for `_in`: JSON text on SQLite, a list (an array) on PostgreSQL."""
+    return _list(values) if db.is_sqlite else list(values)
+
+
+def _unnest(columns: Columns) -> str:
+    """PostgreSQL: a row source over one array parameter per column ($1, $2, ... in order).
+
+    An UPDATE joining it to its table also names the target rows by key, `key = ANY($1)`:
+    joined with the arrays alone, the planner hash-joins a batch of 500 rows with a scan of the
+    whole table once its statistics say the table is large (quadratic over a broadcast)."""
+    arrays = ", ".join(f"${n}::{_PG_TYPES[kind]}[]" for n, (_, kind) in enumerate(columns, 1))
+    return f"unnest({arrays}) AS v({_names(columns)})"
+
+
+def _arrays(columns: Columns, rows: list[list[Any]]) -> list[list[Any]]:
+    """Rows as one list per column, for `_unnest`; JSON values as JSON text."""
+    arrays = [list(values) for values in zip(*rows, strict=True)]
+    encode = msgspec.json.encode
+    for index, (_, kind) in enumerate(columns):
+        if kind == "json":
+            arrays[index] = [None if v is None else encode(v).decode() for v in arrays[index]]
+    return arrays
+
+
+def _connection(db: Database) -> Any:
+    """PostgreSQL: the asyncpg connection of the write transaction under way (bulk statements
+    skip piccolo, whose per-argument work would cost more than the database's)."""
+    transaction = db.engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("bulk runtime writes run inside store.writing()")
+    return transaction.connection
+
+
+async def _bulk(db: Database, sql: str, columns: Columns, rows: list[list[Any]],
+                join: bool = False) -> list[Any]:
+    """PostgreSQL: run `sql` (written over `_unnest(columns)`) with the rows as arrays.
+
+    A `join` (an UPDATE .. FROM the arrays) is prepared afresh each time, so that it is planned
+    for these arrays: from its sixth run a cached statement may get a generic plan, which takes
+    every array for 10 elements and rescans the arrays for each row updated (8 -> 65 ms a page
+    for the deliveries). Not `SET LOCAL plan_cache_mode`: that re-plans the foreign-key checks
+    of every row inserted in the transaction too."""
+    connection = _connection(db)
+    arrays = _arrays(columns, rows)
+    if join:
+        return list(await (await connection.prepare(sql)).fetch(*arrays))
+    return list(await connection.fetch(sql, *arrays))
 
 
 def _names(columns: Columns) -> str:
@@ -147,7 +210,7 @@ async def current_version(db: Database, flow_id: int) -> dict[str, Any] | None:
 
 async def version_documents(db: Database, ids: Iterable[int]) -> dict[int, Any]:
     rows = await db.fetch(
-        f"SELECT id, document FROM flow_versions WHERE id IN {_ints_in(db)}", _list(ids)
+        f"SELECT id, document FROM flow_versions WHERE {_in(db, 'id', 'int')}", _values(db, ids)
     )
     return {int(row["id"]): loads(row["document"]) for row in rows}
 
@@ -174,8 +237,8 @@ _RUN = (
 async def load_runs(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
     return await db.fetch(
         f"SELECT {_RUN} FROM runs r JOIN flows f ON f.id = r.flow "
-        f"WHERE r.id IN {_ints_in(db)} ORDER BY r.id",
-        _list(ids),
+        f"WHERE {_in(db, 'r.id', 'int')} ORDER BY r.id",
+        _values(db, ids),
     )
 
 
@@ -183,10 +246,20 @@ async def runs_of_contacts(
     db: Database, flow_id: int, contacts: Iterable[str]
 ) -> list[dict[str, Any]]:
     """What entry rules look at: every run of the flow for these contacts."""
+    columns = 'id, contact, status, "trigger", started_at, state'
+    if db.is_sqlite:
+        return await db.fetch(
+            f"SELECT {columns} FROM runs WHERE flow = {{}} AND {_in(db, 'contact', 'text')} "
+            "ORDER BY id", flow_id, _values(db, contacts),
+        )
+    # One index probe of (flow, contact) per contact. Given `contact = ANY(..)`, a planner whose
+    # statistics predate the flow's runs (a first broadcast; autovacuum off) expects a handful of
+    # runs for the flow and reads them ALL for every page: quadratic. OFFSET 0 keeps the
+    # subquery per contact, so the plan does not depend on the statistics.
     return await db.fetch(
-        'SELECT id, contact, status, "trigger", started_at, state FROM runs '
-        f"WHERE flow = {{}} AND contact IN {_texts_in(db)} ORDER BY id",
-        flow_id, _list(contacts),
+        f"SELECT r.* FROM unnest({{}}::text[]) AS k(contact) CROSS JOIN LATERAL "
+        f"(SELECT {columns} FROM runs WHERE flow = {{}} AND contact = k.contact OFFSET 0) AS r "
+        "ORDER BY r.id", list(dict.fromkeys(contacts)), flow_id,
     )
 
 
@@ -196,9 +269,9 @@ async def waiting_runs(
     """Runs of live flows waiting for one of these events, for these contacts."""
     return await db.fetch(
         f"SELECT {_RUN} FROM runs r JOIN flows f ON f.id = r.flow "
-        f"WHERE r.workspace = {{}} AND r.contact IN {_texts_in(db)} AND r.status = 'waiting' "
-        f"AND r.awaiting IN {_texts_in(db)} AND f.status = 'live' ORDER BY r.id",
-        workspace, _list(contacts), _list(events),
+        f"WHERE r.workspace = {{}} AND {_in(db, 'r.contact', 'text')} AND r.status = 'waiting' "
+        f"AND {_in(db, 'r.awaiting', 'text')} AND f.status = 'live' ORDER BY r.id",
+        workspace, _values(db, contacts), _values(db, events),
     )
 
 
@@ -291,13 +364,19 @@ async def update_runs(db: Database, rows: list[list[Any]]) -> set[int]:
     Returns the ids written (the others lost to another job and must drop their changes)."""
     if not rows:
         return set()
-    rows = sorted(rows, key=lambda row: int(row[0]))
+    rows = sorted(rows, key=lambda row: int(row[0]))  # locks in id order: no deadlock cycles
     sets = ", ".join(f'"{n}" = v."{n}"' for n, _ in RUN_UPDATE[2:])
-    written = await db.fetch(
-        f"UPDATE runs SET {sets} FROM {_source(db, RUN_UPDATE)} AS v "
-        "WHERE runs.id = v.rid AND runs.step = v.old_step RETURNING id",
-        _pack(rows),
-    )
+    match = "runs.id = v.rid AND runs.step = v.old_step"
+    if db.is_sqlite:
+        written = await db.fetch(
+            f"UPDATE runs SET {sets} FROM {_source(db, RUN_UPDATE)} AS v WHERE {match} "
+            "RETURNING id", _pack(rows),
+        )
+    else:  # `runs.id = ANY($1)`: see _unnest
+        written = await _bulk(
+            db, f"UPDATE runs SET {sets} FROM {_unnest(RUN_UPDATE)} "
+            f"WHERE runs.id = ANY($1) AND {match} RETURNING runs.id", RUN_UPDATE, rows, join=True,
+        )
     return {int(row["id"]) for row in written}
 
 
@@ -310,10 +389,20 @@ RUN_INSERT: Columns = (
 
 
 async def insert_runs(db: Database, rows: list[list[Any]]) -> None:
+    await _insert(db, "runs", RUN_INSERT, rows)
+
+
+async def _insert(db: Database, table: str, columns: Columns, rows: list[list[Any]],
+                  conflict: str = "") -> None:
+    """Insert rows (lists in the order of `columns`), then `conflict` (an ON CONFLICT clause).
+    (`WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.) The rows travel as
+    JSON on PostgreSQL too: typed arrays (`_unnest`) saved the server a tenth of its CPU here
+    but cost the worker as much again in asyncpg's per-element checks."""
     if rows:
+        names = _names(columns)
         await db.execute(
-            f"INSERT INTO runs ({_names(RUN_INSERT)}) SELECT {_names(RUN_INSERT)} "
-            f"FROM {_source(db, RUN_INSERT)} AS v",
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {_source(db, columns)} AS v "
+            f"WHERE true {conflict}",
             _pack(rows),
         )
 
@@ -327,13 +416,15 @@ STEP: Columns = (
 async def upsert_steps(db: Database, rows: list[list[Any]]) -> None:
     """Path entries, unique per (run, seq): an entry written open (a wait, a send) is completed
     in place when the run leaves it, so counts never double."""
-    if rows:
-        await db.execute(
-            f"INSERT INTO run_steps ({_names(STEP)}) SELECT {_names(STEP)} "
-            f"FROM {_source(db, STEP)} AS v WHERE true ON CONFLICT (run, seq) DO UPDATE SET "
-            "port = excluded.port, left_at = excluded.left_at, detail = excluded.detail",
-            _pack(rows),
-        )
+    await _insert(db, "run_steps", STEP, rows, "ON CONFLICT (run, seq) DO UPDATE SET "
+                  "port = excluded.port, left_at = excluded.left_at, detail = excluded.detail")
+
+
+async def insert_steps(db: Database, rows: list[list[Any]]) -> None:
+    """Path entries of runs inserted in this transaction: none can be stored already, so no
+    ON CONFLICT (whose speculative insertion cost PostgreSQL a fifth more per row); a
+    conflict would be a bug, and fails the transaction instead of overwriting a path."""
+    await _insert(db, "run_steps", STEP, rows)
 
 
 MESSAGE: Columns = (
@@ -345,12 +436,7 @@ MESSAGE: Columns = (
 
 async def insert_messages(db: Database, rows: list[list[Any]]) -> None:
     """Message rows under their idempotency keys; a key already written is left as it is."""
-    if rows:
-        await db.execute(
-            f"INSERT INTO messages ({_names(MESSAGE)}) SELECT {_names(MESSAGE)} "
-            f'FROM {_source(db, MESSAGE)} AS v WHERE true ON CONFLICT ("key") DO NOTHING',
-            _pack(rows),
-        )
+    await _insert(db, "messages", MESSAGE, rows, 'ON CONFLICT ("key") DO NOTHING')
 
 
 _DELIVERY: Columns = (
@@ -361,19 +447,25 @@ _DELIVERY: Columns = (
 async def record_deliveries(db: Database, rows: list[list[Any]]) -> None:
     """What the sender said, rows of (key, status, reason, provider id, now): `queued` messages
     only. The provider's id lets its delivery reports find the message when they name only it."""
-    if rows:
+    if not rows:
+        return
+    sets = ("status = v.status, reason = v.reason, updated_at = v.at, "
+            "provider_id = COALESCE(v.provider_id, messages.provider_id)")
+    match = "messages.\"key\" = v.\"key\" AND messages.status = 'queued'"
+    if db.is_sqlite:
         await db.execute(
-            "UPDATE messages SET status = v.status, reason = v.reason, updated_at = v.at, "
-            "provider_id = COALESCE(v.provider_id, messages.provider_id) "
-            f'FROM {_source(db, _DELIVERY)} AS v '
-            "WHERE messages.\"key\" = v.\"key\" AND messages.status = 'queued'",
+            f"UPDATE messages SET {sets} FROM {_source(db, _DELIVERY)} AS v WHERE {match}",
             _pack(rows),
         )
+    else:  # `"key" = ANY($1)`: see _unnest
+        await _bulk(db, f"UPDATE messages SET {sets} FROM {_unnest(_DELIVERY)} "
+                        f'WHERE messages."key" = ANY($1) AND {match}', _DELIVERY, rows, join=True)
 
 
 async def load_messages(db: Database, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
     rows = await db.fetch(
-        f'SELECT "key", status, reason FROM messages WHERE "key" IN {_texts_in(db)}', _list(keys)
+        f'SELECT "key", status, reason FROM messages WHERE {_in(db, "key", "text")}',
+        _values(db, keys),
     )
     return {row["key"]: row for row in rows}
 
@@ -555,8 +647,8 @@ async def run_paths(db: Database, run_ids: Iterable[int]) -> dict[int, list[dict
     paths: dict[int, list[dict[str, Any]]] = {}
     for row in await db.fetch(
         "SELECT run, seq, node, at, port, left_at, detail FROM run_steps "
-        f"WHERE run IN {_ints_in(db)} ORDER BY run, seq",
-        _list(run_ids),
+        f"WHERE {_in(db, 'run', 'int')} ORDER BY run, seq",
+        _values(db, run_ids),
     ):
         entry: dict[str, Any] = {"node": row["node"], "at": row["at"]}
         if row["port"] is not None:
@@ -572,8 +664,8 @@ async def run_messages(db: Database, run_ids: Iterable[int]) -> dict[int, list[d
     messages: dict[int, list[dict[str, Any]]] = {}
     for row in await db.fetch(
         'SELECT id, run, "key", node, channel, "to", topic, content, status, reason, created_at '
-        f"FROM messages WHERE run IN {_ints_in(db)} ORDER BY id",
-        _list(run_ids),
+        f"FROM messages WHERE {_in(db, 'run', 'int')} ORDER BY id",
+        _values(db, run_ids),
     ):
         row["content"] = loads(row["content"])
         messages.setdefault(int(row["run"]), []).append(row)
