@@ -161,6 +161,19 @@ async def _drop_events_contact_at(db: Database) -> None:
     await db.execute("DROP INDEX IF EXISTS events_contact_at")
 
 
+async def _run_id_counter(db: Database) -> None:
+    """SQLite: the largest run id ever given, kept apart from the runs table. Message keys are
+    built from run ids (run:node:step), and MAX(id) + 1 gave a deleted flow's run ids again, so
+    a new run's send collided with the old message and was never recorded. (PostgreSQL's
+    sequence never goes back.)"""
+    if not db.is_sqlite:
+        return
+    await db.execute("CREATE TABLE IF NOT EXISTS id_counters "
+                     "(name VARCHAR(50) PRIMARY KEY, value INTEGER NOT NULL)")
+    await db.execute("INSERT OR IGNORE INTO id_counters (name, value) "
+                     "SELECT 'runs', COALESCE(MAX(id), 0) FROM runs")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
@@ -172,6 +185,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0007_segment_indexes", _segment_indexes),
     ("0010_lean_runtime_indexes", _lean_runtime_indexes),
     ("0011_drop_events_contact_at", _drop_events_contact_at),
+    ("0012_run_id_counter", _run_id_counter),
 ]
 
 
