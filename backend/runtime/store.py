@@ -60,23 +60,12 @@ def _source(db: Database, columns: Columns) -> str:
     return f"(SELECT {', '.join(picks)} FROM jsonb_array_elements({{}}::jsonb) AS j(value))"
 
 
-def _ints_in(db: Database) -> str:
-    if db.is_sqlite:
-        return "(SELECT value FROM json_each({}))"
-    return "(SELECT (value)::bigint FROM jsonb_array_elements_text({}::jsonb))"
-
-
-def _texts_in(db: Database) -> str:
-    if db.is_sqlite:
-        return "(SELECT value FROM json_each({}))"
-    return "(SELECT value FROM jsonb_array_elements_text({}::jsonb))"
-
-
 def _list(values: Iterable[Any]) -> str:
     return msgspec.json.encode(list(values)).decode()
 
 
 _PG_TYPES = {"int": "bigint", "text": "text", "ts": "timestamptz", "json": "jsonb"}
+_KEY_COLUMN = '"key"'  # quoted: a keyword in some dialects
 
 
 def _in(db: Database, column: str, kind: str) -> str:
@@ -503,7 +492,7 @@ async def merge_attributes(db: Database, rows: list[list[Any]]) -> None:
             row["key"]: loads(row["attributes"]) or {}
             for row in await db.fetch(
                 f'SELECT "key", attributes FROM contacts WHERE workspace = {{}} '
-                f'AND "key" IN {_texts_in(db)}', ws, _list(r[1] for r in group))
+                f"AND {_in(db, _KEY_COLUMN, 'text')}", ws, _values(db, (r[1] for r in group)))
         }
         for _, key, patch, at in group:
             if key in current:
@@ -601,7 +590,8 @@ async def _insert_events_sqlite(
 
 async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:
     await db.execute(
-        f"UPDATE events SET processed_at = {{}} WHERE id IN {_ints_in(db)}", now, _list(ids)
+        f"UPDATE events SET processed_at = {{}} WHERE {_in(db, 'id', 'int')}", now,
+        _values(db, ids),
     )
 
 
@@ -619,8 +609,8 @@ async def load_events(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
     """Events by id, in the order they happened (then as received)."""
     return await db.fetch(
         'SELECT id, workspace, "key", contact, name, at, received_at, properties FROM events '
-        f"WHERE id IN {_ints_in(db)} ORDER BY at, id",
-        _list(ids),
+        f"WHERE {_in(db, 'id', 'int')} ORDER BY at, id",
+        _values(db, ids),
     )
 
 
