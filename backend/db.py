@@ -288,3 +288,31 @@ def driver_connection(db: Database) -> Any:
     if transaction is None:
         raise RuntimeError("bulk writes run inside db.write()")
     return transaction.connection
+
+
+async def fresh_sqlite_ids(db: Database, table: str, count: int) -> list[int]:
+    """`count` ids for new rows of `table` that no row of it ever had. Call in a write.
+
+    SQLite gives a new row MAX(id) + 1, so deleting the newest rows gave their ids again; but
+    ids outlive rows: message keys are built from run ids, and a worker keeps compiled plans
+    by version id. A counter per table (`id_counters`, migration 0012) only goes up; MAX(id)
+    covers rows written before it existed. PostgreSQL's sequences never go back."""
+    await db.execute(
+        f"INSERT OR IGNORE INTO id_counters (name, value) SELECT '{table}', COALESCE(MAX(id), 0) "
+        f"FROM {table}"
+    )
+    rows = await db.fetch(
+        f"UPDATE id_counters SET value = max(value, (SELECT COALESCE(MAX(id), 0) FROM {table})) "
+        f"+ {{}} WHERE name = '{table}' RETURNING value", count,
+    )
+    top = int(rows[0]["value"]) - count
+    return list(range(top + 1, top + 1 + count))
+
+
+async def id_for_insert(db: Database, table: str) -> tuple[str, str, list[int]]:
+    """For an INSERT of one row into `table`: the id column, its placeholder and its value
+    (`fresh_sqlite_ids`), to put before the other columns; all empty on PostgreSQL, where the
+    column's sequence gives it."""
+    if not db.is_sqlite:
+        return "", "", []
+    return "id, ", "{}, ", await fresh_sqlite_ids(db, table, 1)

@@ -162,10 +162,11 @@ async def _drop_events_contact_at(db: Database) -> None:
 
 
 async def _run_id_counter(db: Database) -> None:
-    """SQLite: the largest run id ever given, kept apart from the runs table. Message keys are
-    built from run ids (run:node:step), and MAX(id) + 1 gave a deleted flow's run ids again, so
-    a new run's send collided with the old message and was never recorded. (PostgreSQL's
-    sequence never goes back.)"""
+    """SQLite: the largest id ever given per table (runs, flows, flow versions), kept apart
+    from the tables (`backend.db.fresh_sqlite_ids`). MAX(id) + 1 gave a deleted flow's ids
+    again: a new run's send collided with an old message's key (run:node:step) and was never
+    recorded, and a worker ran a deleted flow's cached plan for a new version. (PostgreSQL's
+    sequences never go back.)"""
     if not db.is_sqlite:
         return
     await db.execute("CREATE TABLE IF NOT EXISTS id_counters "

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from backend.db import Database, driver_connection
+from backend.db import Database, driver_connection, fresh_sqlite_ids, id_for_insert
 
 Columns = Sequence[tuple[str, str]]  # (name, kind): kind is int | text | ts | json
 
@@ -173,10 +173,12 @@ async def insert_version(
     )
     number = int(top[0]["n"]) + 1
     await db.execute("UPDATE flow_versions SET current = {} WHERE flow = {}", False, flow_id)
+    # Never a deleted version's id: workers cache compiled plans by version id.
+    id_column, id_mark, ids = await id_for_insert(db, "flow_versions")
     await db.execute(
-        "INSERT INTO flow_versions (flow, number, document, content_hash, published_at, current) "
-        "VALUES ({}, {}, {}, {}, {}, {})",
-        flow_id, number, document, content_hash, now, True,
+        f"INSERT INTO flow_versions ({id_column}flow, number, document, content_hash, "
+        f"published_at, current) VALUES ({id_mark}{{}}, {{}}, {{}}, {{}}, {{}}, {{}})",
+        *ids, flow_id, number, document, content_hash, now, True,
     )
     rows = await db.fetch(
         f"SELECT {_VERSION} FROM flow_versions WHERE flow = {{}} AND number = {{}}",
@@ -330,16 +332,8 @@ async def allocate_run_ids(db: Database, count: int) -> list[int]:
     Call inside a write transaction."""
     if count == 0:
         return []
-    if db.is_sqlite:
-        # Past every id given before, deleted runs' included (their messages keep keys made
-        # of them); MAX(id) covers runs written with explicit ids by anything else. The
-        # transaction holds the write lock, so nothing moves under us.
-        rows = await db.fetch(
-            "UPDATE id_counters SET value = max(value, (SELECT COALESCE(MAX(id), 0) FROM runs)) "
-            "+ {} WHERE name = 'runs' RETURNING value", count,
-        )
-        top = int(rows[0]["value"]) - count
-        return list(range(top + 1, top + 1 + count))
+    if db.is_sqlite:  # never a deleted run's id: messages keep keys made of them
+        return await fresh_sqlite_ids(db, "runs", count)
     rows = await db.fetch(
         "SELECT nextval(pg_get_serial_sequence('runs', 'id')) AS id FROM generate_series(1, {})",
         count,

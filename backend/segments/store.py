@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from backend.db import Database
+from backend.db import Database, id_for_insert
 from backend.segments.sql import Dialect, SqlCondition, compile_segment
 from flows.segments import SegmentRule, SegmentRuleError, parse_segment_rule
 
@@ -143,10 +143,12 @@ async def workspaces_with_segments(db: Database) -> list[int]:
 
 async def insert(db: Database, workspace: int, key: str, name: str, rule: Any,
                  now: datetime) -> int:
+    # Never a deleted segment's id: memberships, changes and caches are keyed by it.
+    id_column, id_mark, ids = await id_for_insert(db, "segments")
     rows = await db.fetch(
-        "INSERT INTO segments (workspace, key, name, rule, created_at, updated_at) "
-        "VALUES ({}, {}, {}, {}, {}, {}) RETURNING id",
-        workspace, key, name, msgspec.json.encode(rule).decode(), now, now,
+        f"INSERT INTO segments ({id_column}workspace, key, name, rule, created_at, updated_at) "
+        f"VALUES ({id_mark}{{}}, {{}}, {{}}, {{}}, {{}}, {{}}) RETURNING id",
+        *ids, workspace, key, name, msgspec.json.encode(rule).decode(), now, now,
     )
     return int(rows[0]["id"])
 

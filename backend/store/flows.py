@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from backend.db import Database
+from backend.db import Database, id_for_insert
 from backend.workspace import default_workspace
 from flows.compiler import compile_flow
 from flows.document import (
@@ -110,10 +110,13 @@ async def create(
     now: datetime,
 ) -> int:
     async with db.write():
+        # Never a deleted flow's id: links and API clients keep flow ids.
+        id_column, id_mark, ids = await id_for_insert(db, "flows")
         rows = await db.fetch(
-            "INSERT INTO flows (workspace, name, description, document, status, created_at, "
-            "updated_at) VALUES ({}, {}, {}, {}, 'draft', {}, {}) RETURNING id",
-            workspace, name, description, _json_text(document), now, now,
+            f"INSERT INTO flows ({id_column}workspace, name, description, document, status, "
+            f"created_at, updated_at) VALUES ({id_mark}{{}}, {{}}, {{}}, {{}}, 'draft', {{}}, "
+            "{}) RETURNING id",
+            *ids, workspace, name, description, _json_text(document), now, now,
         )
     return int(rows[0]["id"])
 
