@@ -95,4 +95,15 @@ class WakingWorker(Worker):
             with suppress(asyncio.CancelledError, Exception):
                 await self._listener
             self._listener = None
+        if not self._handle_signals:
+            # arq's close() then cancels the jobs still running and gathers them: the first
+            # one's CancelledError would escape and skip the rest of its shutdown (on_shutdown,
+            # which closes the providers, included). Cancel and wait for them here instead; a
+            # cancelled job is not lost (its run is still due, and the sweeper finds it).
+            running = [task for task in self.tasks.values() if not task.done()]
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            for job_id in [job for job, task in self.tasks.items() if task.cancelled()]:
+                del self.tasks[job_id]
         await super().close()

@@ -69,3 +69,29 @@ async def test_a_queued_job_starts_at_once_and_a_deferred_one_on_time(prefix: st
         running.cancel()
         await queue.close()
         await worker.close()
+
+
+async def test_closing_while_a_job_task_is_starting_finishes_the_shutdown(prefix: str) -> None:
+    """arq's close() cancels the job tasks still running and gathers them; a task cancelled
+    before its job's own error handling (run_job's first Redis round trip) re-raised
+    CancelledError from close() and skipped on_shutdown, which closes the providers."""
+    shut: list[bool] = []
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        shut.append(True)
+
+    async def job(ctx: dict[str, Any]) -> None:
+        return None
+
+    worker = WakingWorker(
+        wake_channel(prefix), functions=[func(job, name="job")],
+        redis_settings=RedisSettings.from_dsn(REDIS),
+        queue_name=queue_name(prefix), handle_signals=False, keep_result=0, idle_poll=5.0,
+        on_shutdown=on_shutdown,
+    )
+    running = asyncio.create_task(worker.async_run())
+    await asyncio.sleep(0.5)  # started and idle
+    running.cancel()
+    worker.tasks["starting"] = asyncio.create_task(asyncio.sleep(30))  # a job task mid-start
+    await worker.close()
+    assert shut == [True]
