@@ -97,9 +97,13 @@ def test_profile_shows_the_whole_customer(signed_in: Page, people: dict[str, Any
 
     timeline = page.get_by_role("list", name="Timeline, newest first")
     expect(timeline.get_by_role("listitem").filter(has_text="viewed_pricing")).to_be_visible()
-    run = timeline.get_by_role("listitem").filter(has_text="People e2e: plan news")
-    # Why Pat did not get the SMS, in words, on the run itself.
+    run = timeline.locator("li.tl-run").filter(has_text="People e2e: plan news")
+    # Why Pat did not get the SMS, in words, on the run itself...
     expect(run).to_contain_text('Not sent at "text": the contact has opted out of SMS')
+    # ...and on the refused message, which says where it came from.
+    message = timeline.locator("li.tl-message").filter(has_text="People e2e: plan news")
+    expect(message).to_contain_text('from People e2e: plan news, step "text"')
+    expect(message).to_contain_text("Not sent: the contact has opted out of SMS")
     run.get_by_text("Path:").click()
     expect(run.get_by_role("listitem").filter(has_text="text → failed")).to_be_visible()
     shot(page, "60-profile")

@@ -11,6 +11,7 @@ import {
   isRefusal,
   mergeTimeline,
   MESSAGE_STATUS_WORDS,
+  nodeName,
   reasonWords,
   RUN_STATUS_WORDS,
   runProblems,
@@ -32,6 +33,8 @@ const SHOW: Array<[Show, string]> = [
 export function Timeline({ contact, flows = {} }: { contact: ContactDetail; flows?: Record<number, FlowNodes> }) {
   const [show, setShow] = useState<Show>('all')
   const entries = mergeTimeline(contact.timeline).filter((entry) => show === 'all' || entry.kind === show)
+  // Messages name their flow by id only; the contact's runs carry the names.
+  const flowNames = new Map((contact.timeline?.runs ?? []).map((run) => [run.flow.id, run.flow.name]))
   return (
     <section className="card timeline" aria-labelledby="timeline-title">
       <div className="page-head">
@@ -57,7 +60,9 @@ export function Timeline({ contact, flows = {} }: { contact: ContactDetail; flow
               <div className="tl-body">
                 {entry.kind === 'event' && <EventEntry event={entry.event} />}
                 {entry.kind === 'run' && <RunEntry run={entry.run} nodes={flows[entry.run.flow.id] ?? {}} />}
-                {entry.kind === 'message' && <MessageEntry message={entry.message} />}
+                {entry.kind === 'message' && (
+                  <MessageEntry message={entry.message} flowNames={flowNames} nodes={flows[entry.message.flow ?? -1] ?? {}} />
+                )}
                 {entry.kind === 'segment' && <SegmentEntry change={entry.change} />}
               </div>
             </li>
@@ -122,14 +127,22 @@ function RunEntry({ run, nodes }: { run: TimelineRun; nodes: FlowNodes }) {
   )
 }
 
-function MessageEntry({ message }: { message: MessageRow }) {
+function MessageEntry({ message, flowNames, nodes }: { message: MessageRow; flowNames: Map<number, string>; nodes: FlowNodes }) {
   const refused = isRefusal(message.status)
+  const flowName = message.flow !== null ? flowNames.get(message.flow) : undefined
   return (
     <>
       <span className="tl-kind">Message</span> <strong>{channelName(message.channel)}</strong>
       {message.to && <span className="muted"> to {message.to}</span>}{' '}
       <span className={`msg-status msg-${message.status}`}>{MESSAGE_STATUS_WORDS[message.status] ?? message.status}</span>
       {message.topic && <span className="muted"> · topic {message.topic}</span>}
+      {flowName && message.flow !== null && (
+        <span className="muted">
+          {' '}
+          · from <Link to={`/flows/${message.flow}`}>{flowName}</Link>
+          {message.node && `, step "${nodeName(message.node, nodes)}"`}
+        </span>
+      )}
       {refused && (
         <p className="refusal">
           {message.status === 'refused' ? 'Not sent' : 'Not delivered'}: {reasonWords(message.reason, message.channel)}.
