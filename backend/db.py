@@ -297,14 +297,12 @@ async def fresh_sqlite_ids(db: Database, table: str, count: int) -> list[int]:
     ids outlive rows: message keys are built from run ids, and a worker keeps compiled plans
     by version id. A counter per table (`id_counters`, migration 0012) only goes up; MAX(id)
     covers rows written before it existed. PostgreSQL's sequences never go back."""
-    await db.execute(
-        f"INSERT OR IGNORE INTO id_counters (name, value) SELECT '{table}', COALESCE(MAX(id), 0) "
-        f"FROM {table}"
-    )
-    rows = await db.fetch(
-        f"UPDATE id_counters SET value = max(value, (SELECT COALESCE(MAX(id), 0) FROM {table})) "
-        f"+ {{}} WHERE name = '{table}' RETURNING value", count,
-    )
+    bump = (f"UPDATE id_counters SET value = max(value, (SELECT COALESCE(MAX(id), 0) "
+            f"FROM {table})) + {{}} WHERE name = '{table}' RETURNING value")
+    rows = await db.fetch(bump, count)
+    if not rows:  # the table's first id since the counter exists
+        await db.execute(f"INSERT OR IGNORE INTO id_counters (name, value) VALUES ('{table}', 0)")
+        rows = await db.fetch(bump, count)
     top = int(rows[0]["value"]) - count
     return list(range(top + 1, top + 1 + count))
 

@@ -171,8 +171,6 @@ async def _run_id_counter(db: Database) -> None:
         return
     await db.execute("CREATE TABLE IF NOT EXISTS id_counters "
                      "(name VARCHAR(50) PRIMARY KEY, value INTEGER NOT NULL)")
-    await db.execute("INSERT OR IGNORE INTO id_counters (name, value) "
-                     "SELECT 'runs', COALESCE(MAX(id), 0) FROM runs")
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [

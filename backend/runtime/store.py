@@ -100,15 +100,6 @@ def _arrays(columns: Columns, rows: list[list[Any]]) -> list[list[Any]]:
     return arrays
 
 
-def _connection(db: Database) -> Any:
-    """PostgreSQL: the asyncpg connection of the write transaction under way (bulk statements
-    skip piccolo, whose per-argument work would cost more than the database's)."""
-    transaction = db.engine.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("bulk runtime writes run inside store.writing()")
-    return transaction.connection
-
-
 async def _bulk(db: Database, sql: str, columns: Columns, rows: list[list[Any]],
                 join: bool = False) -> list[Any]:
     """PostgreSQL: run `sql` (written over `_unnest(columns)`) with the rows as arrays.
@@ -118,7 +109,7 @@ async def _bulk(db: Database, sql: str, columns: Columns, rows: list[list[Any]],
     every array for 10 elements and rescans the arrays for each row updated (8 -> 65 ms a page
     for the deliveries). Not `SET LOCAL plan_cache_mode`: that re-plans the foreign-key checks
     of every row inserted in the transaction too."""
-    connection = _connection(db)
+    connection = driver_connection(db)
     arrays = _arrays(columns, rows)
     if join:
         return list(await (await connection.prepare(sql)).fetch(*arrays))
@@ -538,13 +529,10 @@ EVENT: Columns = (
 
 async def insert_events(db: Database, rows: list[list[Any]]) -> list[tuple[int, int, str | None]]:
     """Store events; one whose (workspace, key) is already stored is ignored. Returns the new
-    ones as (id, workspace, key), by id."""
+    ones as (id, workspace, key), by id. Call inside a write transaction."""
     if not rows:
         return []
     if db.is_sqlite:
-        if db.engine.current_transaction.get() is None:
-            async with db.write():
-                return await _insert_events_sqlite(db, rows)
         return await _insert_events_sqlite(db, rows)
     inserted = await db.fetch(
         f"INSERT INTO events ({_names(EVENT)}) SELECT {_names(EVENT)} "

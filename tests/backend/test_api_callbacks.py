@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from test_api_support import T0, Api, running_api
+from test_api_support import T0, Api, running_api, without_provider_settings
 from test_tracking import add_message, public, status_of, workspace_of
 
 from backend.channels.email import message_id
@@ -31,10 +31,7 @@ WEBHOOK_SECRET = "whsec-abcdefgh"
 @pytest.fixture
 async def api(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
               ) -> AsyncIterator[Api]:
-    for channel in ("EMAIL", "SMS", "VOICE", "CHAT", "PUSH"):
-        monkeypatch.delenv(f"CASTFLOW_{channel}_URL", raising=False)
-    monkeypatch.delenv("CASTFLOW_SECRET_KEY", raising=False)
-    monkeypatch.delenv("CASTFLOW_PUBLIC_URL", raising=False)
+    without_provider_settings(monkeypatch)
     async with running_api(database_url, tmp_path) as running:
         yield running
 

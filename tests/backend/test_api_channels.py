@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from channels.servers import SMTP_PASSWORD, SMTP_USER, Certificate, SmtpServer, start_smtp
 from channels.servers import certificate as certificate  # the fixture, for this module
-from test_api_support import Api, running_api
+from test_api_support import Api, running_api, without_provider_settings
 
 from backend.channels import LinkSettings, WorkspaceSender
 from backend.db import Database
@@ -28,9 +28,7 @@ SMS_KEY = "infobip-key-0123456789abcdef"
 @pytest.fixture
 async def api(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
               ) -> AsyncIterator[Api]:
-    for channel in ("EMAIL", "SMS", "VOICE", "CHAT", "PUSH"):
-        monkeypatch.delenv(f"CASTFLOW_{channel}_URL", raising=False)
-    monkeypatch.delenv("CASTFLOW_SECRET_KEY", raising=False)
+    without_provider_settings(monkeypatch)
     async with running_api(database_url, tmp_path) as running:
         yield running
 

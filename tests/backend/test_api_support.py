@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -71,6 +72,15 @@ class Api:
         request = self.client.build_request(method, url, **kwargs)
         del request.headers["authorization"]
         return await self.client.send(request)
+
+
+def without_provider_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider URLs, secret key or public URL from the machine's environment: each test
+    sets what it needs (environment settings take precedence over the workspace's)."""
+    for channel in ("EMAIL", "SMS", "VOICE", "CHAT", "PUSH"):
+        monkeypatch.delenv(f"CASTFLOW_{channel}_URL", raising=False)
+    for name in ("CASTFLOW_SECRET_KEY", "CASTFLOW_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @asynccontextmanager

@@ -36,6 +36,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the user about a failed call: the server's words, else `fallback` (the network). */
+export function errorText(failure: unknown, fallback: string): string {
+  return failure instanceof ApiError ? failure.message : fallback
+}
+
 type Listener = () => void
 const unauthorizedListeners = new Set<Listener>()
 

@@ -1,15 +1,11 @@
 // Settings -> Channels: per channel, the provider in use and where that comes from, a form for
 // the workspace's provider URL (never shown back: it holds secrets), and a test send.
 import { useEffect, useState, type FormEvent } from 'react'
-import { api, ApiError } from '../api/client'
+import { api, errorText } from '../api/client'
 import type { ChannelSetting } from '../api/types'
 import { channelName } from '../lib/channels'
 import { URL_FORMS, providerName, sourceText, testAnswerText } from './ChannelSettingsModel'
 import './channels.css'
-
-function message(failure: unknown, fallback: string): string {
-  return failure instanceof ApiError ? failure.message : fallback
-}
 
 export function ChannelSettingsPage() {
   const [channels, setChannels] = useState<ChannelSetting[] | null>(null)
@@ -18,7 +14,7 @@ export function ChannelSettingsPage() {
   useEffect(() => {
     api.listChannelSettings().then(
       (page) => setChannels(page.items),
-      (failure: unknown) => setError(message(failure, 'Could not load the channel settings.')),
+      (failure: unknown) => setError(errorText(failure, 'Could not load the channel settings.')),
     )
   }, [])
 
@@ -69,7 +65,7 @@ function ChannelCard({ setting, onChange }: { setting: ChannelSetting; onChange:
       setUrl('')
       setNote(saved.note ?? 'Saved. New sends use it within a few seconds.')
     } catch (failure) {
-      setSaveError(message(failure, 'Could not save the provider.'))
+      setSaveError(errorText(failure, 'Could not save the provider.'))
     } finally {
       setBusy(false)
     }
@@ -83,7 +79,7 @@ function ChannelCard({ setting, onChange }: { setting: ChannelSetting; onChange:
       onChange(await api.deleteChannelUrl(setting.channel))
       setNote('Removed: the channel is back to the environment or the sandbox.')
     } catch (failure) {
-      setSaveError(message(failure, 'Could not remove the provider.'))
+      setSaveError(errorText(failure, 'Could not remove the provider.'))
     } finally {
       setBusy(false)
     }
@@ -97,7 +93,7 @@ function ChannelCard({ setting, onChange }: { setting: ChannelSetting; onChange:
       const result = await api.testChannel(setting.channel, to)
       setAnswer({ ok: result.status === 'accepted', text: testAnswerText(result) })
     } catch (failure) {
-      setAnswer({ ok: false, text: message(failure, 'Could not send the test message.') })
+      setAnswer({ ok: false, text: errorText(failure, 'Could not send the test message.') })
     } finally {
       setTesting(false)
     }

@@ -2,7 +2,7 @@
 // channel, transactional topics, quiet hours), saved whole with one PUT. docs/policy.md.
 import { useEffect, useState, type FormEvent } from 'react'
 import { Link } from 'react-router'
-import { api, ApiError } from '../api/client'
+import { api, errorText } from '../api/client'
 import { channelName } from '../lib/channels'
 import {
   capFieldId,
@@ -19,10 +19,6 @@ import {
 } from './PolicyModel'
 import './channels.css'
 import './policy.css'
-
-function message(failure: unknown, fallback: string): string {
-  return failure instanceof ApiError ? failure.message : fallback
-}
 
 /** The time zones the browser knows, offered as suggestions (the server decides). */
 function timeZones(): string[] {
@@ -52,7 +48,7 @@ export function PolicyPage() {
         setSaved(loaded)
         setForm(loaded)
       },
-      (failure: unknown) => setLoadError(message(failure, 'Could not load the delivery rules.')),
+      (failure: unknown) => setLoadError(errorText(failure, 'Could not load the delivery rules.')),
     )
   }, [])
 
@@ -97,7 +93,7 @@ export function PolicyPage() {
       setTried(false)
       setNote('Saved')
     } catch (failure) {
-      setSaveError(message(failure, 'Could not save the delivery rules.'))
+      setSaveError(errorText(failure, 'Could not save the delivery rules.'))
     } finally {
       setBusy(false)
     }

@@ -2,7 +2,7 @@
 // complaints, entries made by hand), newest first, a page at a time; add one, lift one.
 import { useEffect, useState, type FormEvent } from 'react'
 import { Link, useSearchParams } from 'react-router'
-import { api, ApiError } from '../api/client'
+import { api, ApiError, errorText } from '../api/client'
 import type { Suppression } from '../api/types'
 import { Dialog } from '../components/Dialog'
 import { channelName, isChannel } from '../lib/channels'
@@ -12,10 +12,6 @@ import { ChannelOptions } from '../widgets/ChannelOptions'
 import './policy.css'
 
 export const PAGE_SIZE = 50
-
-function message(failure: unknown, fallback: string): string {
-  return failure instanceof ApiError ? failure.message : fallback
-}
 
 const ADDRESS_HINTS: Record<string, string> = {
   email: 'name@example.com',
@@ -52,7 +48,7 @@ export function SuppressionsPage() {
         setItems([])
         setNext(null)
         setShownFor(filter)
-        setError(message(failure, 'Could not load the suppression list.'))
+        setError(errorText(failure, 'Could not load the suppression list.'))
       },
     )
     return () => {
@@ -69,7 +65,7 @@ export function SuppressionsPage() {
       setNext(page.next)
       setError('')
     } catch (failure) {
-      setError(message(failure, 'Could not load more of the list.'))
+      setError(errorText(failure, 'Could not load more of the list.'))
     } finally {
       setLoadingMore(false)
     }
@@ -225,7 +221,7 @@ function AddSuppression({ defaultChannel, onAdded }: { defaultChannel: string; o
       setReason('manual')
       onAdded(entry)
     } catch (failure) {
-      setError(message(failure, 'Could not add the address.'))
+      setError(errorText(failure, 'Could not add the address.'))
     } finally {
       setBusy(false)
     }
@@ -302,7 +298,7 @@ function RemoveDialog({
         onRemoved(entry, `${entry.address} was no longer on the ${channel} list.`)
         return
       }
-      setError(message(failure, 'Could not remove the address.'))
+      setError(errorText(failure, 'Could not remove the address.'))
       setBusy(false)
     }
   }

@@ -41,7 +41,8 @@ async def store_events(
     rows = [[ws, None, contact, e["name"], e["at"], T0, e.get("properties") or {}]
             for contact, e in events]
     for start in range(0, len(rows), 500):
-        await runtime_store.insert_events(db, rows[start:start + 500])
+        async with db.write():
+            await runtime_store.insert_events(db, rows[start:start + 500])
 
 
 async def members(
