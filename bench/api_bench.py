@@ -120,6 +120,9 @@ class HttpError(RuntimeError):
     pass
 
 
+IDLE_REOPEN_SECONDS = 4.0  # uvicorn closes a keep-alive connection idle for 5 s
+
+
 class Conn:
     """One keep-alive connection; one request at a time."""
 
@@ -128,11 +131,13 @@ class Conn:
         self.auth = f"Authorization: Bearer {key}\r\n".encode()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
 
     async def open(self) -> Conn:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         sock = self.writer.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.used = time.perf_counter()
         return self
 
     def close(self) -> None:
@@ -141,6 +146,10 @@ class Conn:
 
     async def request(self, method: str, path: str, body: bytes = b"",
                       auth: bool = True) -> tuple[int, bytes]:
+        if time.perf_counter() - self.used > IDLE_REOPEN_SECONDS:
+            self.close()  # the server may have closed it: a pool's spare connection
+            await self.open()
+        self.used = time.perf_counter()
         assert self.reader is not None and self.writer is not None
         head = [f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()]
         if auth:
@@ -395,6 +404,7 @@ def start(name: str, argv: list[str], env: dict[str, str], tmp: Path,
 
 def stop(proc: Proc) -> None:
     if proc.popen.poll() is not None:
+        print(f"{proc.name} had exited with {proc.popen.returncode}", file=sys.stderr)
         return
     proc.popen.send_signal(proc.stop_signal)
     try:
@@ -786,6 +796,8 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.profile:
             print(f"profile: {tmp / (args.profile + '-profile.txt')} (temporary directory "
                   "kept)", file=sys.stderr)
+        elif args.keep:
+            print(f"logs kept in {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"cleaned up: {deleted} redis key(s) under {prefix!r}"
@@ -843,6 +855,8 @@ def main() -> None:
                         help="latency phase, last: --rate events/s sent in batches of this")
     parser.add_argument("--latency-seconds", type=float, default=8)
     parser.add_argument("--profile", choices=["server", "worker"])
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary directory (the server's and worker's logs)")
     parser.add_argument("--extra-path", help="prepended to PYTHONPATH of server and worker")
     parser.add_argument("--worker-poll-delay", type=float)
     args = parser.parse_args()

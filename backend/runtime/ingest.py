@@ -4,7 +4,8 @@
 new ones. `EventIngest` is what the API uses: a group commit (`batching.Batcher`) in front of
 the same thing, so that concurrent `POST /api/events` requests share one transaction and one
 job instead of paying one each (a single-event request cost a transaction with its commit and
-a job of about ten queries in the worker).
+a job of about ten queries in the worker). Storing and queueing are two group commits in a
+row: while one batch's job goes to Redis, the next batch's transaction runs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ async def ingest_arrivals(db: Database, queue: Queue, arrivals: list[Arrival]) -
     """Store events of any workspaces in one transaction, then queue their jobs. Returns, per
     event, whether it is new: an event whose id is already stored, or appears earlier in the
     same call, is not."""
+    stored = await store_arrivals(db, arrivals)
+    await queue_events(queue, [event_id for event_id in stored if event_id is not None])
+    return [event_id is not None for event_id in stored]
+
+
+async def queue_events(queue: Queue, event_ids: list[int]) -> None:
+    for chunk in chunks(event_ids, CHUNK):
+        await queue.enqueue("events", chunk)
+
+
+async def store_arrivals(db: Database, arrivals: list[Arrival]) -> list[int | None]:
+    """Store events of any workspaces in one transaction. Returns, per event, its new id, or
+    None when it is not new: its id is already stored, or appears earlier in the call."""
     if not arrivals:
         return []
     rows = [[ws, e.id, e.contact, e.name, e.at or now, now, e.properties]
@@ -48,17 +62,13 @@ async def ingest_arrivals(db: Database, queue: Queue, arrivals: list[Arrival]) -
         for ws, keys in contacts.items():
             await store.insert_bare_contacts(db, ws, keys, arrivals[0][2])
         inserted = await store.insert_events(db, rows)
-    fresh = {(ws, key) for _, ws, key in inserted if key is not None}
-    new = []
+    keyed = {(ws, key): event_id for event_id, ws, key in inserted if key is not None}
+    unkeyed = iter([event_id for event_id, _, key in inserted if key is None])
+    ids: list[int | None] = []
     for ws, event, _ in arrivals:
-        if event.id is None:
-            new.append(True)
-        else:
-            new.append((ws, event.id) in fresh)
-            fresh.discard((ws, event.id))  # a repeat later in the batch is not new
-    for chunk in chunks([event_id for event_id, _, _ in inserted], CHUNK):
-        await queue.enqueue("events", chunk)
-    return new
+        # A repeat later in the call finds its id taken by the first: it is not new.
+        ids.append(next(unkeyed) if event.id is None else keyed.pop((ws, event.id), None))
+    return ids
 
 
 class EventIngest:
@@ -66,14 +76,22 @@ class EventIngest:
 
     def __init__(self, db: Database, queue: Queue, max_events: int = 5000) -> None:
         self.db, self.queue = db, queue
-        self._batcher: Batcher[Arrival, bool] = Batcher(self._store, max_events)
+        self._stores: Batcher[Arrival, int | None] = Batcher(self._store, max_events)
+        self._jobs: Batcher[int, None] = Batcher(self._queue, max_events)
 
-    async def _store(self, arrivals: list[Arrival]) -> list[bool]:
-        return await ingest_arrivals(self.db, self.queue, arrivals)
+    async def _store(self, arrivals: list[Arrival]) -> list[int | None]:
+        return await store_arrivals(self.db, arrivals)
+
+    async def _queue(self, event_ids: list[int]) -> list[None]:
+        await queue_events(self.queue, event_ids)
+        return [None] * len(event_ids)
 
     async def ingest(self, workspace: int, events: list[Event], now: datetime) -> int:
-        """Like `ingest_events`, sharing the transaction with concurrent callers."""
-        return sum(await self._batcher.submit([(workspace, e, now) for e in events]))
+        """Like `ingest_events`, sharing the transaction and the job with concurrent callers."""
+        stored = await self._stores.submit([(workspace, e, now) for e in events])
+        new = [event_id for event_id in stored if event_id is not None]
+        await self._jobs.submit(new)
+        return len(new)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:

@@ -494,10 +494,23 @@ async def merge_attributes(db: Database, rows: list[list[Any]]) -> None:
 # --- contacts and events ------------------------------------------------------------------------
 
 
+_SQLITE_BARE_CONTACT = (
+    'INSERT INTO contacts (workspace, "key", attributes, consent, consent_changed, preferences, '
+    "created_at, updated_at) VALUES (?, ?, '{}', '{}', '{}', '{}', ?, ?) "
+    'ON CONFLICT (workspace, "key") DO NOTHING'
+)
+
+
 async def insert_bare_contacts(
     db: Database, workspace: int, keys: Iterable[str], now: datetime
 ) -> None:
     """A contact for each unknown id (as the simulator does for events of unknown contacts)."""
+    if db.is_sqlite:
+        # executemany on the writer: SQLite parsing the rows back out of one JSON text cost
+        # more than the insert itself.
+        await driver_connection(db).executemany(_SQLITE_BARE_CONTACT, [
+            (workspace, key, now, now) for key in keys])
+        return
     rows = [[workspace, key, now] for key in keys]
     if rows:
         columns: Columns = (("workspace", "int"), ("key", "text"), ("at", "ts"))
@@ -560,10 +573,13 @@ async def _insert_events_sqlite(
     connection = driver_connection(db)
     async with connection.execute("SELECT coalesce(max(id), 0) AS top FROM events") as cursor:
         top = (await cursor.fetchone())["top"]
+    changes = connection.total_changes
     await connection.executemany(_SQLITE_EVENT_INSERT, [
         (ws, key, contact, name, at, received, msgspec.json.encode(properties).decode())
         for ws, key, contact, name, at, received, properties in rows
     ])
+    if connection.total_changes - changes == len(rows):  # no repeats: ids top+1, top+2, ...
+        return [(top + 1 + index, int(row[0]), row[1]) for index, row in enumerate(rows)]
     async with connection.execute(
         'SELECT id, workspace, "key" FROM events WHERE id > ? ORDER BY id', (top,)
     ) as cursor:

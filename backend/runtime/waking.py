@@ -7,6 +7,10 @@ told, when one of its jobs ends (a slot is free for a queued job), or at the tim
 deferred job it knows of, and at least every `IDLE_POLL` seconds: the message is a hint only, so
 a lost one (or a Redis restart) costs one idle period, never a job.
 
+It also runs the bulk jobs (`queue.BULK_JOBS`, kept on plain Redis lists rather than as arq
+jobs): one task pops every queued call of a list in one round trip and runs them as one call of
+at most `bulk_size` ids, again and again while calls are waiting, woken like the arq loop.
+
 It relies on two arq internals (`_poll_iteration`, `_release_sem_dec_counter_on_complete`):
 arq is in maintenance mode upstream and pinned, and `queue.py` keeps it behind an interface.
 """
@@ -16,28 +20,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
+import msgspec
 from arq.worker import Worker
+
+from backend.runtime.queue import BULK_WAKE
 
 log = logging.getLogger("castflow.worker")
 
 IDLE_POLL = 0.5  # seconds: the longest an idle worker waits before looking at the queue again
 RESUBSCRIBE_SECONDS = 1.0
+BULK_POP = 200  # queued calls of a bulk job taken in one round trip
+
+# A bulk job's function: (the worker's ctx, ids) -> anything.
+BulkFunction = Callable[[dict[Any, Any], list[int]], Awaitable[Any]]
 
 
 class WakingWorker(Worker):
-    """`arq.worker.Worker`, taking the same arguments plus the channel to listen on."""
+    """`arq.worker.Worker`, taking the same arguments plus the channel to listen on, and the
+    bulk jobs to run: {Redis list: function}."""
 
     def __init__(self, wake_channel: str, *args: Any, idle_poll: float = IDLE_POLL,
+                 bulk: Mapping[str, BulkFunction] | None = None, bulk_size: int = 2000,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.poll_delay_s = 0.0  # arq's loop does not sleep: `_poll_iteration` waits instead
         self.wake_channel = wake_channel
         self.idle_poll = idle_poll
+        self.bulk = dict(bulk or {})
+        self.bulk_size = bulk_size
         self._wake = asyncio.Event()
+        self._bulk_wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        self._bulk_runner: asyncio.Task[None] | None = None
 
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
@@ -48,6 +66,11 @@ class WakingWorker(Worker):
         await super()._poll_iteration()
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self._listen())
+        if self.burst:  # drained here, before arq looks whether its queue is empty
+            while await self._run_bulk():
+                pass
+        elif self.bulk and (self._bulk_runner is None or self._bulk_runner.done()):
+            self._bulk_runner = asyncio.create_task(self._bulk_loop())
         timeout = await self._until_next_job()
         with suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
@@ -70,6 +93,34 @@ class WakingWorker(Worker):
             break
         return self.idle_poll
 
+    async def _bulk_loop(self) -> None:
+        while True:
+            self._bulk_wake.clear()  # before looking, as in `_poll_iteration`
+            try:
+                busy = await self._run_bulk()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the calls are lost; the sweeper finds their events again
+                log.exception("bulk job failed")
+                busy = False
+            if not busy:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._bulk_wake.wait(), self.idle_poll)
+
+    async def _run_bulk(self) -> bool:
+        """Pop the waiting calls of every bulk job and run them, `bulk_size` ids at a time.
+        Returns whether there were any."""
+        found = False
+        for key, function in self.bulk.items():
+            calls = await self.pool.lpop(key, BULK_POP)  # type: ignore[misc]
+            if not calls:
+                continue
+            found = True
+            ids = [item for call in calls for item in msgspec.json.decode(call)]
+            for begin in range(0, len(ids), self.bulk_size):
+                await function(self.ctx, ids[begin:begin + self.bulk_size])
+        return found
+
     async def _listen(self) -> None:
         """Set the wake flag on every message of the wake channel, resubscribing after errors."""
         while True:
@@ -79,7 +130,10 @@ class WakingWorker(Worker):
                     await pubsub.subscribe(self.wake_channel)
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            self._wake.set()
+                            if message.get("data") == BULK_WAKE:
+                                self._bulk_wake.set()
+                            else:
+                                self._wake.set()
                 finally:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             except asyncio.CancelledError:
@@ -90,11 +144,12 @@ class WakingWorker(Worker):
                 await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with suppress(asyncio.CancelledError, Exception):
-                await self._listener
-            self._listener = None
+        for task in (self._listener, self._bulk_runner):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._listener = self._bulk_runner = None
         if not self._handle_signals:
             # arq's close() then cancels the jobs still running and gathers them: the first
             # one's CancelledError would escape and skip the rest of its shutdown (on_shutdown,

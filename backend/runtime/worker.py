@@ -4,7 +4,8 @@
 the private Redis) and CASTFLOW_REDIS_PREFIX. Jobs (names as enqueued by the engine):
 
 - `advance(pairs)`: move runs [(id, step), ...] (new, due, or stuck in `sending`);
-- `events(ids)`: match stored events against waiting runs and event triggers;
+- `events(ids)`: match stored events against waiting runs and event triggers (a bulk job: the
+  queued calls wait on a Redis list and run together, see `queue.BULK_JOBS`);
 - `broadcast(version, trigger, occurrence, after)`: one page of a schedule's broadcast;
 - the sweeper (a cron job every CASTFLOW_SWEEP_SECONDS, default 5, and at start-up):
   re-enqueues due runs and runs stuck in `active`/`sending` for CASTFLOW_STUCK_SECONDS
@@ -31,7 +32,7 @@ from backend.redis import redis_url
 from backend.runtime import engine
 from backend.runtime.batching import Batcher
 from backend.runtime.engine import Runtime, SweepPolicy
-from backend.runtime.queue import ArqQueue, queue_name, wake_channel
+from backend.runtime.queue import ArqQueue, bulk_key, queue_name, wake_channel
 from backend.runtime.waking import WakingWorker
 from backend.segments import jobs as segment_jobs
 from backend.settings import Settings, load_settings
@@ -156,7 +157,7 @@ def worker_settings(
     return {
         "functions": [
             func(advance_job, name="advance"),
-            func(events_job, name="events"),
+            func(events_job, name="events"),  # as queued before events became a bulk job
             func(broadcast_job, name="broadcast", keep_result=BROADCAST_RESULT_SECONDS),
         ],
         "cron_jobs": [
@@ -182,9 +183,19 @@ def worker_settings(
     }
 
 
+def make_worker(settings: Settings, env: Mapping[str, str] | None = None,
+                db: Database | None = None, **overrides: Any) -> WakingWorker:
+    """The worker `castflow worker` runs (`overrides`: more `arq.worker.Worker` arguments,
+    e.g. `burst=True` to drain the queue and stop)."""
+    return WakingWorker(wake_channel(settings.redis_prefix),
+                        bulk={bulk_key(settings.redis_prefix, "events"): events_job},
+                        bulk_size=EVENTS_PER_BATCH,
+                        **{**worker_settings(settings, env, db), **overrides})
+
+
 async def run_worker(settings: Settings) -> None:
     """Run the worker until SIGINT/SIGTERM (what `castflow worker` does)."""
-    worker = WakingWorker(wake_channel(settings.redis_prefix), **worker_settings(settings))
+    worker = make_worker(settings)
     try:
         await worker.async_run()
     except asyncio.CancelledError:

@@ -1,7 +1,7 @@
 """The live runtime on SQLite and PostgreSQL, with real Redis where a queue is involved.
 
 Most tests drive the engine's job functions directly on a fake clock (a `RecordingQueue` stands in
-for Redis); the arq tests run a real `arq.worker.Worker` in burst mode against Redis at
+for Redis); the arq tests run the real worker (arq) in burst mode against Redis at
 127.0.0.1:6379, under a key prefix of their own (only that prefix's keys are deleted).
 """
 
@@ -612,12 +612,10 @@ def settings_for(db: Database, prefix: str, tmp_path: Path) -> Settings:
 
 
 async def burst(settings: Settings, db: Database) -> None:
-    """Run a real arq worker in this process until its queue is empty."""
-    from arq.worker import Worker
+    """Run the real worker (arq) in this process until its queue is empty."""
+    from backend.runtime.worker import make_worker
 
-    from backend.runtime.worker import worker_settings
-
-    worker = Worker(**worker_settings(settings, {}, db), burst=True, handle_signals=False)
+    worker = make_worker(settings, {}, db, burst=True, handle_signals=False)
     try:
         await worker.run_check()
     finally:

@@ -51,3 +51,41 @@ async def test_concurrent_callers_share_a_transaction_and_a_job(database: Databa
                                   for n in range(20)))
     assert await first == 1 and rest == [1] * 20
     assert len(queue.take()) <= 2
+
+
+async def test_the_next_transaction_does_not_wait_for_the_queue(database: Database) -> None:
+    """Storing and queueing are two group commits in a row: while one batch's job is on its way
+    to Redis, the next batch is stored; the answer still waits for its own job."""
+    db = database
+    ws = int((await db.fetch("INSERT INTO workspaces (name, created_at) VALUES ({}, {}) "
+                             "RETURNING id", "test", T0))[0]["id"])
+    log: list[str] = []
+
+    class SlowQueue(RecordingQueue):
+        async def enqueue(self, job: str, *args: object, **kwargs: object) -> None:
+            log.append(f"queue {args[0]}")
+            await asyncio.sleep(0.3)
+            await super().enqueue(job, *args)
+
+    queue = SlowQueue()
+    ingest = EventIngest(db, queue)
+    real_insert = store.insert_events
+
+    async def logging_insert(db: Database, rows: list[list[object]]) -> object:
+        log.append(f"store {[row[1] for row in rows]}")
+        return await real_insert(db, rows)
+
+    store.insert_events = logging_insert  # type: ignore[assignment]
+    try:
+        first = asyncio.create_task(ingest.ingest(ws, [Event("c-1", "x", "a", T0)], T0))
+        while not any(line.startswith("queue") for line in log):
+            await asyncio.sleep(0.001)
+        second = asyncio.create_task(ingest.ingest(ws, [Event("c-1", "x", "b", T0)], T0))
+        await asyncio.sleep(0.1)
+        assert not first.done()  # its job is still on its way
+        assert log[-1] == "store ['b']"  # stored meanwhile
+        assert (await first, await second) == (1, 1)
+    finally:
+        store.insert_events = real_insert  # type: ignore[assignment]
+    ids = [int(r["id"]) for r in await db.fetch("SELECT id FROM events ORDER BY id")]
+    assert [job.args[0] for job in queue.take()] == [[ids[0]], [ids[1]]]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from backend.db import Database, PooledSQLiteEngine
+from backend.db import Database, PooledSQLiteEngine, WriterQueue
 
 
 @pytest.fixture
@@ -101,3 +102,45 @@ async def test_a_write_outside_a_transaction_waits_for_the_writer(db: Database) 
     await asyncio.gather(task, alone)
     assert [r["v"] for r in await db.fetch("SELECT v FROM t ORDER BY id")] == ["first", "second"]
     await db.close()
+
+
+# --- processes take turns at SQLite's write lock (two queues on one file stand for two processes)
+
+
+async def test_a_process_writing_again_queues_behind_the_one_waiting(tmp_path: Path) -> None:
+    path = str(tmp_path / "turns.db")
+    api, worker = WriterQueue(path), WriterQueue(path)
+    await api.acquire()
+    worker_turn = asyncio.create_task(worker.acquire())
+    await asyncio.sleep(0.1)
+    assert not worker_turn.done()  # waiting in the kernel, holding the turn
+    api.release()
+    api_again = asyncio.create_task(api.acquire())  # the API's next commit, at once
+    await asyncio.wait_for(worker_turn, 2)  # the worker goes first
+    await asyncio.sleep(0.1)
+    assert not api_again.done()
+    worker.release()
+    await asyncio.wait_for(api_again, 2)
+    api.release()
+
+
+async def test_a_waiter_gives_up_after_the_busy_timeout_and_leaves_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("backend.db.BUSY_TIMEOUT_SECONDS", 0.2)
+    path = str(tmp_path / "stuck.db")
+    holder, waiter = WriterQueue(path), WriterQueue(path)
+    await holder.acquire()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        await waiter.acquire()
+    cancelled = asyncio.create_task(waiter.acquire())  # gives up another way: cancelled
+    await asyncio.sleep(0.05)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    holder.release()
+    await asyncio.sleep(0.1)  # the abandoned waits take the lock and let it go at once
+    await asyncio.wait_for(holder.acquire(), 1)
+    holder.release()
+    await asyncio.wait_for(waiter.acquire(), 1)
+    waiter.release()

@@ -14,7 +14,7 @@ from arq.connections import RedisSettings
 from arq.worker import func
 from redis.asyncio import Redis
 
-from backend.runtime.queue import ArqQueue, queue_name, wake_channel
+from backend.runtime.queue import ArqQueue, bulk_key, queue_name, wake_channel
 from backend.runtime.waking import WakingWorker
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -95,3 +95,59 @@ async def test_closing_while_a_job_task_is_starting_finishes_the_shutdown(prefix
     worker.tasks["starting"] = asyncio.create_task(asyncio.sleep(30))  # a job task mid-start
     await worker.close()
     assert shut == [True]
+
+
+async def test_bulk_calls_wait_on_a_list_and_run_together_at_once(prefix: str) -> None:
+    """`events` calls are not arq jobs: the calls queued meanwhile run as one call, and a new
+    call starts at once (the wake-up), not at the idle poll."""
+    calls: list[tuple[list[int], float]] = []
+
+    async def events(ctx: dict[str, Any], ids: list[int]) -> None:
+        calls.append((ids, time.monotonic()))
+
+    async def other(ctx: dict[str, Any]) -> None:
+        return None
+
+    queue = ArqQueue(REDIS, prefix)
+    for chunk in ([1, 2], [3], [4, 5, 6]):  # queued before the worker runs
+        await queue.enqueue("events", chunk)
+    client = Redis.from_url(REDIS)
+    try:
+        assert await client.llen(bulk_key(prefix, "events")) == 3
+        assert await client.zcard(queue_name(prefix)) == 0  # no arq job
+    finally:
+        await client.aclose()
+    worker = WakingWorker(
+        wake_channel(prefix), functions=[func(other, name="other")],
+        redis_settings=RedisSettings.from_dsn(REDIS), queue_name=queue_name(prefix),
+        handle_signals=False, keep_result=0, idle_poll=5.0,
+        bulk={bulk_key(prefix, "events"): events}, bulk_size=4,
+    )
+    running = asyncio.create_task(worker.async_run())
+    try:
+        for _ in range(200):
+            if calls:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert [ids for ids, _ in calls] == [[1, 2, 3, 4], [5, 6]]  # merged, at most bulk_size
+        await asyncio.sleep(0.5)  # idle and subscribed
+        sent = time.monotonic()
+        await queue.enqueue("events", [7])
+        while len(calls) < 3:
+            await asyncio.sleep(0.002)
+            assert time.monotonic() - sent < 4, "the call did not run within 4 s"
+        assert calls[2][0] == [7] and calls[2][1] - sent < 1.5  # woken, not the 5 s poll
+    finally:
+        running.cancel()
+        await queue.close()
+        await worker.close()
+
+
+async def test_a_bulk_job_takes_one_list_and_no_id(prefix: str) -> None:
+    queue = ArqQueue(REDIS, prefix)
+    try:
+        with pytest.raises(ValueError, match="bulk job 'events'"):
+            await queue.enqueue("events", [1], job_id="x")
+    finally:
+        await queue.close()
