@@ -17,12 +17,12 @@ import functools
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import aiosqlite
@@ -42,6 +42,9 @@ SQLITE_READERS = 3  # reader connections per process; each is one aiosqlite thre
 # Statements a reader connection may run: anything else (writes, DDL, PRAGMAs that change the
 # file) goes to the writer, so it never waits in SQLite's busy handler behind our own writer.
 _READS = ("select", "with")
+
+
+T = TypeVar("T")
 
 
 class DatabaseUrlError(ValueError):
@@ -232,6 +235,33 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.writer_queue.release()
         self.write_lock.release()
 
+    async def write_in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` in one immediate transaction on the writer connection, run from
+        BEGIN to COMMIT in the writer's thread. A transaction through `transaction()` comes
+        back to the event loop after each statement, and holds SQLite's write lock meanwhile:
+        in a busy API process (decoding batches of events) that was most of the lock's time,
+        which the worker spent waiting for its turn. `work` must not touch asyncio."""
+        await self.acquire_writer()
+        try:
+            writer = await self.writer()
+            connection = writer._conn  # aiosqlite's own: its thread is the only one using it
+
+            def transaction() -> T:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(connection)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+                return result
+
+            result: T = await writer._execute(transaction)  # type: ignore[no-untyped-call]
+            return result
+        finally:
+            self.release_writer()
+
     async def writer(self) -> aiosqlite.Connection:
         """The writer connection (call with `write_lock` held)."""
         if self._writer is None:
@@ -390,6 +420,14 @@ def driver_connection(db: Database) -> Any:
     if transaction is None:
         raise RuntimeError("bulk writes run inside db.write()")
     return transaction.connection
+
+
+async def in_writer_thread(db: Database, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Inside a write transaction on SQLite: `work(connection)` in the writer's thread, its
+    statements one after the other without a trip through the event loop between them."""
+    connection = driver_connection(db)
+    result: T = await connection._execute(work, connection._conn)
+    return result
 
 
 async def fresh_sqlite_ids(db: Database, table: str, count: int) -> list[int]:

@@ -58,10 +58,7 @@ async def store_arrivals(db: Database, arrivals: list[Arrival]) -> list[int | No
     contacts: dict[int, set[str]] = {}
     for ws, event, _ in arrivals:
         contacts.setdefault(ws, set()).add(event.contact)
-    async with store.writing(db):
-        for ws, keys in contacts.items():
-            await store.insert_bare_contacts(db, ws, keys, arrivals[0][2])
-        inserted = await store.insert_events(db, rows)
+    inserted = await store.store_events(db, contacts, rows, arrivals[0][2])
     keyed = {(ws, key): event_id for event_id, ws, key in inserted if key is not None}
     unkeyed = iter([event_id for event_id, _, key in inserted if key is None])
     ids: list[int | None] = []

@@ -14,14 +14,22 @@ piccolo's TIMESTAMPTZ converter reads them back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-from backend.db import Database, driver_connection, fresh_sqlite_ids, id_for_insert
+from backend.db import (
+    Database,
+    PooledSQLiteEngine,
+    driver_connection,
+    fresh_sqlite_ids,
+    id_for_insert,
+    in_writer_thread,
+)
 
 Columns = Sequence[tuple[str, str]]  # (name, kind): kind is int | text | ts | json
 
@@ -494,23 +502,10 @@ async def merge_attributes(db: Database, rows: list[list[Any]]) -> None:
 # --- contacts and events ------------------------------------------------------------------------
 
 
-_SQLITE_BARE_CONTACT = (
-    'INSERT INTO contacts (workspace, "key", attributes, consent, consent_changed, preferences, '
-    "created_at, updated_at) VALUES (?, ?, '{}', '{}', '{}', '{}', ?, ?) "
-    'ON CONFLICT (workspace, "key") DO NOTHING'
-)
-
-
 async def insert_bare_contacts(
     db: Database, workspace: int, keys: Iterable[str], now: datetime
 ) -> None:
     """A contact for each unknown id (as the simulator does for events of unknown contacts)."""
-    if db.is_sqlite:
-        # executemany on the writer: SQLite parsing the rows back out of one JSON text cost
-        # more than the insert itself.
-        await driver_connection(db).executemany(_SQLITE_BARE_CONTACT, [
-            (workspace, key, now, now) for key in keys])
-        return
     rows = [[workspace, key, now] for key in keys]
     if rows:
         columns: Columns = (("workspace", "int"), ("key", "text"), ("at", "ts"))
@@ -540,13 +535,33 @@ EVENT: Columns = (
 )
 
 
+async def store_events(
+    db: Database, contacts: Mapping[int, Iterable[str]], rows: list[list[Any]], now: datetime
+) -> list[tuple[int, int, str | None]]:
+    """One transaction: a bare profile for each unknown contact ({workspace: contact ids}) and
+    the events (`insert_events`). Returns the new events as (id, workspace, key), by id."""
+    if db.is_sqlite:
+        engine = db.engine
+        assert isinstance(engine, PooledSQLiteEngine)
+        contact_rows = [(ws, key, now, now) for ws, keys in contacts.items() for key in keys]
+        event_rows = _sqlite_event_rows(rows)  # built before taking the write lock
+        return await engine.write_in_thread(
+            lambda connection: _store_events_sqlite(connection, contact_rows, event_rows))
+    async with writing(db):
+        for ws, keys in contacts.items():
+            await insert_bare_contacts(db, ws, keys, now)
+        return await insert_events(db, rows)
+
+
 async def insert_events(db: Database, rows: list[list[Any]]) -> list[tuple[int, int, str | None]]:
     """Store events; one whose (workspace, key) is already stored is ignored. Returns the new
     ones as (id, workspace, key), by id. Call inside a write transaction."""
     if not rows:
         return []
     if db.is_sqlite:
-        return await _insert_events_sqlite(db, rows)
+        event_rows = _sqlite_event_rows(rows)
+        return await in_writer_thread(
+            db, lambda connection: _insert_events_sqlite(connection, event_rows))
     inserted = await db.fetch(
         f"INSERT INTO events ({_names(EVENT)}) SELECT {_names(EVENT)} "
         f"FROM {_source(db, EVENT)} AS v WHERE true "
@@ -561,29 +576,41 @@ _SQLITE_EVENT_INSERT = (
     f"INSERT INTO events ({_names(EVENT)}) VALUES ({', '.join('?' for _ in EVENT)}) "
     'ON CONFLICT (workspace, "key") WHERE "key" IS NOT NULL DO NOTHING'
 )
+_SQLITE_BARE_CONTACT = (
+    'INSERT INTO contacts (workspace, "key", attributes, consent, consent_changed, preferences, '
+    "created_at, updated_at) VALUES (?, ?, '{}', '{}', '{}', '{}', ?, ?) "
+    'ON CONFLICT (workspace, "key") DO NOTHING'
+)
 
 
-async def _insert_events_sqlite(
-    db: Database, rows: list[list[Any]]
+def _sqlite_event_rows(rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    return [(ws, key, contact, name, at, received, msgspec.json.encode(properties).decode())
+            for ws, key, contact, name, at, received, properties in rows]
+
+
+def _store_events_sqlite(
+    connection: sqlite3.Connection, contact_rows: list[tuple[Any, ...]],
+    event_rows: list[tuple[Any, ...]],
 ) -> list[tuple[int, int, str | None]]:
-    """One `executemany` on the writer connection: half the CPU of `INSERT ... SELECT FROM
+    connection.executemany(_SQLITE_BARE_CONTACT, contact_rows)
+    return _insert_events_sqlite(connection, event_rows)
+
+
+def _insert_events_sqlite(
+    connection: sqlite3.Connection, event_rows: list[tuple[Any, ...]]
+) -> list[tuple[int, int, str | None]]:
+    """In the writer's thread: `executemany`, half the CPU of `INSERT ... SELECT FROM
     json_each(...) RETURNING` for a batch of 500. SQLite has no RETURNING for executemany, but
     this is the only writer and ids are given as max(id) + 1, so the new events are the rows
-    above the largest id seen before the insert."""
-    connection = driver_connection(db)
-    async with connection.execute("SELECT coalesce(max(id), 0) AS top FROM events") as cursor:
-        top = (await cursor.fetchone())["top"]
+    above the largest id seen before the insert: top+1, top+2 ... when none was a repeat."""
+    top = connection.execute("SELECT coalesce(max(id), 0) AS top FROM events").fetchone()["top"]
     changes = connection.total_changes
-    await connection.executemany(_SQLITE_EVENT_INSERT, [
-        (ws, key, contact, name, at, received, msgspec.json.encode(properties).decode())
-        for ws, key, contact, name, at, received, properties in rows
-    ])
-    if connection.total_changes - changes == len(rows):  # no repeats: ids top+1, top+2, ...
-        return [(top + 1 + index, int(row[0]), row[1]) for index, row in enumerate(rows)]
-    async with connection.execute(
-        'SELECT id, workspace, "key" FROM events WHERE id > ? ORDER BY id', (top,)
-    ) as cursor:
-        return [(int(r["id"]), int(r["workspace"]), r["key"]) for r in await cursor.fetchall()]
+    connection.executemany(_SQLITE_EVENT_INSERT, event_rows)
+    if connection.total_changes - changes == len(event_rows):
+        return [(top + 1 + index, int(row[0]), row[1]) for index, row in enumerate(event_rows)]
+    found = connection.execute(
+        'SELECT id, workspace, "key" FROM events WHERE id > ? ORDER BY id', (top,)).fetchall()
+    return [(int(r["id"]), int(r["workspace"]), r["key"]) for r in found]
 
 
 async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:

@@ -21,21 +21,22 @@ async def test_concurrent_callers_share_a_transaction_and_a_job(database: Databa
     queue = RecordingQueue()
     ingest = EventIngest(db, queue)
     transactions = 0
-    real_insert = store.insert_events
+    real_insert = store.store_events
 
-    async def counting_insert(db: Database, rows: list[list[object]]) -> object:
+    async def counting_insert(db: Database, contacts: object, rows: list[list[object]],
+                              now: datetime) -> object:
         nonlocal transactions
         transactions += 1
-        return await real_insert(db, rows)
+        return await real_insert(db, contacts, rows, now)  # type: ignore[arg-type]
 
-    store.insert_events = counting_insert  # type: ignore[assignment]
+    store.store_events = counting_insert  # type: ignore[assignment]
     try:
         answers = await asyncio.gather(*(
             ingest.ingest(ws, [Event(f"c-{n % 5}", "clicked", f"own-{n}", T0),
                                Event("c-0", "clicked", "shared", T0)], T0)
             for n in range(50)))
     finally:
-        store.insert_events = real_insert  # type: ignore[assignment]
+        store.store_events = real_insert  # type: ignore[assignment]
     assert sorted(answers) == [1] * 49 + [2]  # the repeated id is new for one caller only
     assert transactions == 1  # everyone arrived before the first commit: one transaction
     jobs = queue.take()
@@ -69,13 +70,14 @@ async def test_the_next_transaction_does_not_wait_for_the_queue(database: Databa
 
     queue = SlowQueue()
     ingest = EventIngest(db, queue)
-    real_insert = store.insert_events
+    real_insert = store.store_events
 
-    async def logging_insert(db: Database, rows: list[list[object]]) -> object:
+    async def logging_insert(db: Database, contacts: object, rows: list[list[object]],
+                             now: datetime) -> object:
         log.append(f"store {[row[1] for row in rows]}")
-        return await real_insert(db, rows)
+        return await real_insert(db, contacts, rows, now)  # type: ignore[arg-type]
 
-    store.insert_events = logging_insert  # type: ignore[assignment]
+    store.store_events = logging_insert  # type: ignore[assignment]
     try:
         first = asyncio.create_task(ingest.ingest(ws, [Event("c-1", "x", "a", T0)], T0))
         while not any(line.startswith("queue") for line in log):
@@ -86,6 +88,6 @@ async def test_the_next_transaction_does_not_wait_for_the_queue(database: Databa
         assert log[-1] == "store ['b']"  # stored meanwhile
         assert (await first, await second) == (1, 1)
     finally:
-        store.insert_events = real_insert  # type: ignore[assignment]
+        store.store_events = real_insert  # type: ignore[assignment]
     ids = [int(r["id"]) for r in await db.fetch("SELECT id FROM events ORDER BY id")]
     assert [job.args[0] for job in queue.take()] == [[ids[0]], [ids[1]]]

@@ -144,3 +144,23 @@ async def test_a_waiter_gives_up_after_the_busy_timeout_and_leaves_no_lock(
     holder.release()
     await asyncio.wait_for(waiter.acquire(), 1)
     waiter.release()
+
+
+async def test_a_write_in_the_writers_thread_is_one_transaction(db: Database) -> None:
+    engine = db.engine
+    assert isinstance(engine, PooledSQLiteEngine)
+
+    def add_then_fail(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO t (v) VALUES ('lost')")
+        raise ValueError("half-way")
+
+    with pytest.raises(ValueError, match="half-way"):
+        await engine.write_in_thread(add_then_fail)
+    assert await db.fetch("SELECT v FROM t") == []  # rolled back
+    added = await engine.write_in_thread(
+        lambda connection: connection.execute("INSERT INTO t (v) VALUES ('kept')").lastrowid)
+    assert await db.fetch("SELECT id, v FROM t") == [{"id": added, "v": "kept"}]
+    async with db.write():  # the writer is usable as before
+        await db.execute("INSERT INTO t (v) VALUES ({})", "after")
+    assert len(await db.fetch("SELECT v FROM t")) == 2
+    await db.close()
