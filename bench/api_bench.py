@@ -765,11 +765,17 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             results.append(await bench.measure(f"bulk POST /api/events x{BATCH}", c1,
                                                args.bulk_seconds, bench.bulk_body, (202,)))
             stored = int(await reader.scalar("SELECT COUNT(*) FROM events")) - before
+            backlog = int(await reader.scalar(
+                "SELECT COUNT(*) FROM events WHERE processed_at IS NULL"))
             drain = await bench.drain(args.drain_limit)
-            # Stored AND matched: the load's events over the load's time plus the drain's.
+            # Stored AND matched: the load's events over the load's time plus the drain's. The
+            # drain alone is the worker matching with the machine to itself (the API idle).
             matched = stored / (results[-1]["seconds"] + drain["drain_s"])
             results.append({"phase": "bulk: worker drain after the load", "events_stored":
-                            stored, "stored_and_matched_per_s": round(matched), **drain})
+                            stored, "stored_and_matched_per_s": round(matched),
+                            "backlog_at_end_of_load": backlog,
+                            "drain_events_per_s": round(backlog / max(drain["drain_s"], 0.01)),
+                            **drain})
             print(json.dumps(results[-1]), flush=True)
         if "single" in phases:
             results.append(await bench.measure("single POST /api/events x1", cn,
