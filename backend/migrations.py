@@ -173,6 +173,34 @@ async def _run_id_counter(db: Database) -> None:
                      "(name VARCHAR(50) PRIMARY KEY, value INTEGER NOT NULL)")
 
 
+async def _events_pending(db: Database) -> None:
+    """Events not matched yet are rows of a narrow table, added by the database itself on every
+    insert into `events` (whichever code path stores them) and deleted by the worker in the
+    transaction that writes what they did. Marking a wide `events` row processed rewrote it
+    and, since `processed_at` decides the partial index `events_unprocessed`, every index of
+    the table with it: 22 us of PostgreSQL's CPU per event against 2 us for deleting a pending
+    row. `processed_at` is no longer written; the rows it marked unprocessed move here."""
+    kind = "TIMESTAMP" if db.is_sqlite else "TIMESTAMPTZ"
+    await db.execute("CREATE TABLE IF NOT EXISTS events_pending "
+                     f"(id INTEGER PRIMARY KEY, received_at {kind} NOT NULL)")
+    await db.execute("INSERT INTO events_pending (id, received_at) SELECT id, received_at "
+                     "FROM events WHERE processed_at IS NULL")
+    if db.is_sqlite:
+        await db.execute(
+            "CREATE TRIGGER IF NOT EXISTS events_pending_add AFTER INSERT ON events BEGIN "
+            "INSERT INTO events_pending (id, received_at) VALUES (NEW.id, NEW.received_at); END")
+    else:  # once per statement, from the rows it inserted (a repeat skipped is not there)
+        await db.execute(
+            "CREATE OR REPLACE FUNCTION events_pending_add() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN INSERT INTO events_pending (id, received_at) SELECT id, received_at "
+            "FROM inserted; RETURN NULL; END $$")
+        await db.execute("DROP TRIGGER IF EXISTS events_pending_add ON events")
+        await db.execute(
+            "CREATE TRIGGER events_pending_add AFTER INSERT ON events REFERENCING NEW TABLE AS "
+            "inserted FOR EACH STATEMENT EXECUTE FUNCTION events_pending_add()")
+    await db.execute("DROP INDEX IF EXISTS events_unprocessed")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_events_processed_at", _events_processed_at),
@@ -185,6 +213,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0010_lean_runtime_indexes", _lean_runtime_indexes),
     ("0011_drop_events_contact_at", _drop_events_contact_at),
     ("0012_run_id_counter", _run_id_counter),
+    ("0013_events_pending", _events_pending),
 ]
 
 

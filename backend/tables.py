@@ -82,8 +82,9 @@ class Event(Table, db=UNBOUND, tablename="events"):
     at = Timestamptz()
     received_at = Timestamptz()
     properties = JSONB()
-    # Set once the worker has matched the event against triggers and waiting runs: until then
-    # the sweeper re-queues it, so an event survives a lost job or a Redis restart.
+    # No longer written (migration 0013): an event not matched yet against triggers and waiting
+    # runs has a row in `events_pending` (added by a database trigger on insert, deleted by the
+    # worker), which the sweeper re-queues, so an event survives a lost job or a Redis restart.
     processed_at = Timestamptz(null=True, default=None)
 
 

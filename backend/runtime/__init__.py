@@ -14,7 +14,7 @@ Public interface used by the API and the CLI (implemented in the modules of this
 - `ingest_events(db, queue, workspace_id, events, now) -> int` stores events (a repeated
   id is ignored) and hands them to the worker to match against triggers and waiting runs.
 - `queue.Queue`: the small queue interface (arq behind it).
-- `worker.WorkerSettings`: what `castflow worker` runs.
+- `worker.make_worker(settings)`: what `castflow worker` runs.
 
 As built (issue 3), the exact signatures:
 
@@ -28,18 +28,21 @@ As built (issue 3), the exact signatures:
 - Jobs (`engine.advance_runs`, `process_events`, `broadcast`, `sweep`, and `run_due` for shells
   on a fake clock) take a `engine.Runtime(db, queue, sender)` and `now`.
 - `queue.Queue` / `ArqQueue(url, prefix)` / `RecordingQueue`; `sender.Sender` /
-  `SandboxSender`; `worker.worker_settings(settings)`, `worker.run_worker(settings)`;
-  `backend.redis.redis_url(settings)`.
+  `SandboxSender`; `worker.worker_settings(settings)`, `worker.make_worker(settings, ...)`
+  (the `WakingWorker` with its bulk jobs), `worker.run_worker(settings)`;
+  `backend.redis.redis_url(settings)`. `events` is a bulk job (`queue.BULK_JOBS`): its calls
+  wait on a Redis list, not in arq's queue, and the worker runs every waiting call as one.
 - `ingest.ingest_events(db, queue, workspace, events, now) -> int` (also re-exported as
   `engine.ingest_events`); `ingest.EventIngest(db, queue).ingest(workspace, events, now) -> int`:
   the same behind a group commit (concurrent callers share one transaction and one `events`
   job; what `POST /api/events` uses); `batching.Batcher(process, max_items).submit(items)`.
 - `engine.schedule_exact_wakes(rt, after, until) -> int`: deferred jobs at the exact times of
   long waits ending in (after, until] (the sweeper calls it for its next period).
-- `waking.WakingWorker(wake_channel, **worker_settings(...))`: arq's Worker, woken over Redis
-  pub/sub when a job is queued (`queue.wake_channel(prefix)`) instead of polling every 100 ms;
-  `worker.serve(settings)` runs it (on uvloop when installed).
+- `waking.WakingWorker(wake_channel, bulk={list: function}, **worker_settings(...))`: arq's
+  Worker, woken over Redis pub/sub when a job is queued (`queue.wake_channel(prefix)`) instead
+  of polling every 100 ms, and running the bulk jobs; `worker.serve(settings)` runs it (on
+  uvloop when installed).
 - Module docstrings say how: `engine` (the batch protocol and the run state JSON), `store`
   (bulk SQL), `queue`, `sender`, `worker` (jobs and the sweeper), `ingest`, `batching`,
-  `waking`; `backend.db` (SQLite on long-lived connections).
+  `waking`; `backend.db` (SQLite on long-lived connections, writers taking turns).
 """

@@ -604,9 +604,9 @@ def _insert_events_sqlite(
     this is the only writer and ids are given as max(id) + 1, so the new events are the rows
     above the largest id seen before the insert: top+1, top+2 ... when none was a repeat."""
     top = connection.execute("SELECT coalesce(max(id), 0) AS top FROM events").fetchone()["top"]
-    changes = connection.total_changes
-    connection.executemany(_SQLITE_EVENT_INSERT, event_rows)
-    if connection.total_changes - changes == len(event_rows):
+    # rowcount: the rows this statement inserted (total_changes would count the trigger's too)
+    inserted = connection.executemany(_SQLITE_EVENT_INSERT, event_rows).rowcount
+    if inserted == len(event_rows):
         return [(top + 1 + index, int(row[0]), row[1]) for index, row in enumerate(event_rows)]
     found = connection.execute(
         'SELECT id, workspace, "key" FROM events WHERE id > ? ORDER BY id', (top,)).fetchall()
@@ -614,17 +614,16 @@ def _insert_events_sqlite(
 
 
 async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:
-    await db.execute(
-        f"UPDATE events SET processed_at = {{}} WHERE {_in(db, 'id', 'int')}", now,
-        _values(db, ids),
-    )
+    """Inside the transaction that writes what the events did: they are no longer pending
+    (migration 0013: a database trigger makes every stored event pending)."""
+    del now  # kept for callers: when is the transaction's business, not the row's
+    await db.execute(f"DELETE FROM events_pending WHERE {_in(db, 'id', 'int')}", _values(db, ids))
 
 
 async def unprocessed_events(db: Database, before: datetime, limit: int) -> list[int]:
     """Events received before `before` that no job has processed yet (a lost job)."""
     rows = await db.fetch(
-        "SELECT id FROM events WHERE processed_at IS NULL AND received_at <= {} "
-        "ORDER BY id LIMIT {}",
+        "SELECT id FROM events_pending WHERE received_at <= {} ORDER BY id LIMIT {}",
         before, limit,
     )
     return [int(row["id"]) for row in rows]
