@@ -24,7 +24,9 @@ Phases (each figure next to a ceiling measured with the same client in the same 
            validated, nothing is stored): the server+client ceiling without the database write;
   bulk     POST /api/events, batches of 500 (90% page_view, 5% purchased for waiting runs, 5%
            app_open), a few keep-alive connections, ~20 s: events/s, request latency; then the
-           time the worker needs to drain the events jobs;
+           time the worker needs to drain what is left (events still in `events_pending`, due
+           arq jobs): stored-and-matched events/s over load plus drain, and the worker's own
+           matching rate (the backlog at the end of the load over the drain time);
   single   POST /api/events with one event per request, more connections: req/s, p50/p99;
   latency  open loop of `bench_ping` events, each for a different contact: time from sending
            the request to the message row being visible in the database (polled every 2 ms,
