@@ -17,7 +17,7 @@ import functools
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -408,6 +408,20 @@ class Database:
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self.fetch(sql, *args)
+
+
+def one_of(db: Database, column: str, values: Sequence[Any], kind: str = "text"
+           ) -> tuple[str, list[Any]]:
+    """`column` is one of `values`: the condition, with `{}` placeholders, and its arguments.
+
+    On PostgreSQL one array parameter (`= ANY($n::kind[])`): the statement's text, and so the
+    plan asyncpg prepares and keeps for it, is the same whatever the number of values. With
+    one placeholder per value every batch size was a new statement to parse and plan: the
+    worker's contact lookup was PostgreSQL's largest cost at 1,000 events/s. SQLite compiles a
+    statement in microseconds: one placeholder per value. `kind`: text, integer or bigint."""
+    if db.is_sqlite:
+        return f"{column} IN ({', '.join('{}' for _ in values)})", list(values)
+    return f"{column} = ANY({{}}::{kind}[])", [list(values)]
 
 
 def driver_connection(db: Database) -> Any:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from backend.db import Database
+from backend.db import Database, one_of
 from backend.runtime.queue import Queue
 from backend.segments import refresh
 from backend.segments.membership import Refresh
@@ -26,10 +26,8 @@ async def after_events(db: Database, queue: Queue, event_ids: Iterable[int], now
     result = Refresh()
     if not ids:
         return result
-    marks = ", ".join("{}" for _ in ids)
-    rows = await db.fetch(
-        f"SELECT workspace, contact, name FROM events WHERE id IN ({marks})", *ids
-    )
+    condition, args = one_of(db, "id", ids, "bigint")
+    rows = await db.fetch(f"SELECT workspace, contact, name FROM events WHERE {condition}", *args)
     by_workspace: dict[int, list[tuple[str, str]]] = {}
     for row in rows:
         by_workspace.setdefault(int(row["workspace"]), []).append((row["contact"], row["name"]))

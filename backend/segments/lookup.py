@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backend.db import Database
+from backend.db import Database, one_of
 
 CHUNK = 500
 
@@ -32,12 +32,11 @@ class Memberships:
         keys = sorted(set(contacts))
         found: dict[str, set[str]] = {}
         for start in range(0, len(keys) if defined else 0, CHUNK):
-            chunk = keys[start:start + CHUNK]
-            marks = ", ".join("{}" for _ in chunk)
+            condition, args = one_of(db, "m.contact", keys[start:start + CHUNK])
             for row in await db.fetch(
                 "SELECT m.contact, s.key FROM segment_members m JOIN segments s "
-                f"ON s.id = m.segment WHERE m.workspace = {{}} AND m.contact IN ({marks})",
-                workspace, *chunk,
+                f"ON s.id = m.segment WHERE m.workspace = {{}} AND {condition}",
+                workspace, *args,
             ):
                 found.setdefault(row["contact"], set()).add(row["key"])
         return cls(defined, found)
