@@ -393,5 +393,7 @@ def parse_instant(text: str) -> datetime:
 
 def format_instant(dt: datetime) -> str:
     """UTC ISO 8601 with ``Z``: ``2026-01-01T09:00:00Z`` (microseconds only if non-zero)."""
+    if dt.tzinfo is UTC:  # most times here: isoformat() ends in +00:00 (a third of the cost)
+        return dt.isoformat()[:-6] + "Z"
     _require_aware(dt, "time")
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"

@@ -242,6 +242,10 @@ def test_parse_instant_rejects_garbage(text: str) -> None:
 
 def test_format_instant() -> None:
     assert format_instant(datetime(2026, 1, 1, 9, tzinfo=UTC)) == "2026-01-01T09:00:00Z"
+    assert format_instant(datetime(2026, 1, 1, 9, 0, 0, 5, tzinfo=UTC)) == (
+        "2026-01-01T09:00:00.000005Z")
+    assert format_instant(datetime(2026, 1, 1, 9, tzinfo=timezone(timedelta(0)))) == (
+        "2026-01-01T09:00:00Z")
     assert format_instant(local(ROME, 2026, 1, 1, 10)) == "2026-01-01T09:00:00Z"
     assert format_instant(local(ROME, 2026, 7, 1, 11)) == "2026-07-01T09:00:00Z"
     with_micro = datetime(2026, 1, 1, 9, 0, 0, 5, tzinfo=UTC)
