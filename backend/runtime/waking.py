@@ -112,7 +112,12 @@ class WakingWorker(Worker):
         Returns whether there were any."""
         found = False
         for key, function in self.bulk.items():
-            calls = await self.pool.lpop(key, BULK_POP)  # type: ignore[misc]
+            # LRANGE + LTRIM in one transaction: what `LPOP key count` does, on any Redis
+            # (that form needs 6.2).
+            async with self.pool.pipeline(transaction=True) as pipe:
+                pipe.lrange(key, 0, BULK_POP - 1)
+                pipe.ltrim(key, BULK_POP, -1)
+                calls, _ = await pipe.execute()
             if not calls:
                 continue
             found = True
