@@ -17,7 +17,7 @@ import functools
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import aiosqlite
+import msgspec
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -410,18 +411,24 @@ class Database:
         await self.fetch(sql, *args)
 
 
-def one_of(db: Database, column: str, values: Sequence[Any], kind: str = "text"
-           ) -> tuple[str, list[Any]]:
-    """`column` is one of `values`: the condition, with `{}` placeholders, and its arguments.
+_ARRAY_TYPES = {"int": "bigint", "text": "text"}
 
-    On PostgreSQL one array parameter (`= ANY($n::kind[])`): the statement's text, and so the
-    plan asyncpg prepares and keeps for it, is the same whatever the number of values. With
-    one placeholder per value every batch size was a new statement to parse and plan: the
-    worker's contact lookup was PostgreSQL's largest cost at 1,000 events/s. SQLite compiles a
-    statement in microseconds: one placeholder per value. `kind`: text, integer or bigint."""
+
+def any_of(db: Database, column: str, kind: str) -> str:
+    """The condition "`column` is one of the values of ONE `{}` parameter" (`list_param`);
+    `kind`: int or text. A JSON text read by `json_each` on SQLite, a typed array on
+    PostgreSQL: one parameter whatever the number of values, so the statement's text, and the
+    plan the driver prepares and keeps for it, stays the same. With one placeholder per value
+    every batch size was a new statement for PostgreSQL to parse and plan (the worker's contact
+    lookup was its largest cost at 1,000 events/s)."""
     if db.is_sqlite:
-        return f"{column} IN ({', '.join('{}' for _ in values)})", list(values)
-    return f"{column} = ANY({{}}::{kind}[])", [list(values)]
+        return f"{column} IN (SELECT value FROM json_each({{}}))"
+    return f"{column} = ANY({{}}::{_ARRAY_TYPES[kind]}[])"
+
+
+def list_param(db: Database, values: Iterable[Any]) -> Any:
+    """The parameter for `any_of`: JSON text on SQLite, a list (an array) on PostgreSQL."""
+    return msgspec.json.encode(list(values)).decode() if db.is_sqlite else list(values)
 
 
 def driver_connection(db: Database) -> Any:

@@ -391,7 +391,7 @@ async def _write(db: Database, movers: list[Moving], now: datetime,
             db, [[*m.delivery, now] for m in winners if m.delivery is not None]
         )
         if processed:  # last: the enrolment locks above are always taken first
-            await store.mark_events_processed(db, processed, now)
+            await store.mark_events_processed(db, processed)
     return winners
 
 

@@ -25,10 +25,12 @@ import msgspec
 from backend.db import (
     Database,
     PooledSQLiteEngine,
+    any_of,
     driver_connection,
     fresh_sqlite_ids,
     id_for_insert,
     in_writer_thread,
+    list_param,
 )
 
 Columns = Sequence[tuple[str, str]]  # (name, kind): kind is int | text | ts | json
@@ -68,24 +70,8 @@ def _source(db: Database, columns: Columns) -> str:
     return f"(SELECT {', '.join(picks)} FROM jsonb_array_elements({{}}::jsonb) AS j(value))"
 
 
-def _list(values: Iterable[Any]) -> str:
-    return msgspec.json.encode(list(values)).decode()
-
-
 _PG_TYPES = {"int": "bigint", "text": "text", "ts": "timestamptz", "json": "jsonb"}
 _KEY_COLUMN = '"key"'  # quoted: a keyword in some dialects
-
-
-def _in(db: Database, column: str, kind: str) -> str:
-    """`column` is one of the values passed as the `{}` parameter (`_values`), kind int|text."""
-    if db.is_sqlite:
-        return f"{column} IN (SELECT value FROM json_each({{}}))"
-    return f"{column} = ANY({{}}::{_PG_TYPES[kind]}[])"
-
-
-def _values(db: Database, values: Iterable[Any]) -> Any:
-    """The parameter for `_in`: JSON text on SQLite, a list (an array) on PostgreSQL."""
-    return _list(values) if db.is_sqlite else list(values)
 
 
 def _unnest(columns: Columns) -> str:
@@ -200,7 +186,8 @@ async def current_version(db: Database, flow_id: int) -> dict[str, Any] | None:
 
 async def version_documents(db: Database, ids: Iterable[int]) -> dict[int, Any]:
     rows = await db.fetch(
-        f"SELECT id, document FROM flow_versions WHERE {_in(db, 'id', 'int')}", _values(db, ids)
+        f"SELECT id, document FROM flow_versions WHERE {any_of(db, 'id', 'int')}",
+        list_param(db, ids),
     )
     return {int(row["id"]): loads(row["document"]) for row in rows}
 
@@ -227,8 +214,8 @@ _RUN = (
 async def load_runs(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
     return await db.fetch(
         f"SELECT {_RUN} FROM runs r JOIN flows f ON f.id = r.flow "
-        f"WHERE {_in(db, 'r.id', 'int')} ORDER BY r.id",
-        _values(db, ids),
+        f"WHERE {any_of(db, 'r.id', 'int')} ORDER BY r.id",
+        list_param(db, ids),
     )
 
 
@@ -239,8 +226,8 @@ async def runs_of_contacts(
     columns = 'id, contact, status, "trigger", started_at, state'
     if db.is_sqlite:
         return await db.fetch(
-            f"SELECT {columns} FROM runs WHERE flow = {{}} AND {_in(db, 'contact', 'text')} "
-            "ORDER BY id", flow_id, _values(db, contacts),
+            f"SELECT {columns} FROM runs WHERE flow = {{}} AND {any_of(db, 'contact', 'text')} "
+            "ORDER BY id", flow_id, list_param(db, contacts),
         )
     # One index probe of (flow, contact) per contact. Given `contact = ANY(..)`, a planner whose
     # statistics predate the flow's runs (a first broadcast; autovacuum off) expects a handful of
@@ -259,9 +246,9 @@ async def waiting_runs(
     """Runs of live flows waiting for one of these events, for these contacts."""
     return await db.fetch(
         f"SELECT {_RUN} FROM runs r JOIN flows f ON f.id = r.flow "
-        f"WHERE r.workspace = {{}} AND {_in(db, 'r.contact', 'text')} AND r.status = 'waiting' "
-        f"AND {_in(db, 'r.awaiting', 'text')} AND f.status = 'live' ORDER BY r.id",
-        workspace, _values(db, contacts), _values(db, events),
+        f"WHERE r.workspace = {{}} AND {any_of(db, 'r.contact', 'text')} AND r.status = 'waiting' "
+        f"AND {any_of(db, 'r.awaiting', 'text')} AND f.status = 'live' ORDER BY r.id",
+        workspace, list_param(db, contacts), list_param(db, events),
     )
 
 
@@ -452,8 +439,8 @@ async def record_deliveries(db: Database, rows: list[list[Any]]) -> None:
 
 async def load_messages(db: Database, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
     rows = await db.fetch(
-        f'SELECT "key", status, reason FROM messages WHERE {_in(db, "key", "text")}',
-        _values(db, keys),
+        f'SELECT "key", status, reason FROM messages WHERE {any_of(db, "key", "text")}',
+        list_param(db, keys),
     )
     return {row["key"]: row for row in rows}
 
@@ -485,7 +472,7 @@ async def merge_attributes(db: Database, rows: list[list[Any]]) -> None:
             row["key"]: loads(row["attributes"]) or {}
             for row in await db.fetch(
                 f'SELECT "key", attributes FROM contacts WHERE workspace = {{}} '
-                f"AND {_in(db, _KEY_COLUMN, 'text')}", ws, _values(db, (r[1] for r in group)))
+                f"AND {any_of(db, _KEY_COLUMN, 'text')}", ws, list_param(db, (r[1] for r in group)))
         }
         for _, key, patch, at in group:
             if key in current:
@@ -613,11 +600,11 @@ def _insert_events_sqlite(
     return [(int(r["id"]), int(r["workspace"]), r["key"]) for r in found]
 
 
-async def mark_events_processed(db: Database, ids: Iterable[int], now: datetime) -> None:
+async def mark_events_processed(db: Database, ids: Iterable[int]) -> None:
     """Inside the transaction that writes what the events did: they are no longer pending
     (migration 0013: a database trigger makes every stored event pending)."""
-    del now  # kept for callers: when is the transaction's business, not the row's
-    await db.execute(f"DELETE FROM events_pending WHERE {_in(db, 'id', 'int')}", _values(db, ids))
+    await db.execute(f"DELETE FROM events_pending WHERE {any_of(db, 'id', 'int')}",
+                     list_param(db, ids))
 
 
 async def unprocessed_events(db: Database, before: datetime, limit: int) -> list[int]:
@@ -633,8 +620,8 @@ async def load_events(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
     """Events by id, in the order they happened (then as received)."""
     return await db.fetch(
         'SELECT id, workspace, "key", contact, name, at, received_at, properties FROM events '
-        f"WHERE {_in(db, 'id', 'int')} ORDER BY at, id",
-        _values(db, ids),
+        f"WHERE {any_of(db, 'id', 'int')} ORDER BY at, id",
+        list_param(db, ids),
     )
 
 
@@ -667,8 +654,8 @@ async def run_paths(db: Database, run_ids: Iterable[int]) -> dict[int, list[dict
     paths: dict[int, list[dict[str, Any]]] = {}
     for row in await db.fetch(
         "SELECT run, seq, node, at, port, left_at, detail FROM run_steps "
-        f"WHERE {_in(db, 'run', 'int')} ORDER BY run, seq",
-        _values(db, run_ids),
+        f"WHERE {any_of(db, 'run', 'int')} ORDER BY run, seq",
+        list_param(db, run_ids),
     ):
         entry: dict[str, Any] = {"node": row["node"], "at": row["at"]}
         if row["port"] is not None:
@@ -684,8 +671,8 @@ async def run_messages(db: Database, run_ids: Iterable[int]) -> dict[int, list[d
     messages: dict[int, list[dict[str, Any]]] = {}
     for row in await db.fetch(
         'SELECT id, run, "key", node, channel, "to", topic, content, status, reason, created_at '
-        f"FROM messages WHERE {_in(db, 'run', 'int')} ORDER BY id",
-        _values(db, run_ids),
+        f"FROM messages WHERE {any_of(db, 'run', 'int')} ORDER BY id",
+        list_param(db, run_ids),
     ):
         row["content"] = loads(row["content"])
         messages.setdefault(int(row["run"]), []).append(row)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from backend.db import Database, one_of
+from backend.db import Database, any_of, list_param
 from backend.runtime.queue import Queue
 from backend.segments import refresh
 from backend.segments.membership import Refresh
@@ -26,8 +26,10 @@ async def after_events(db: Database, queue: Queue, event_ids: Iterable[int], now
     result = Refresh()
     if not ids:
         return result
-    condition, args = one_of(db, "id", ids, "bigint")
-    rows = await db.fetch(f"SELECT workspace, contact, name FROM events WHERE {condition}", *args)
+    rows = await db.fetch(
+        f"SELECT workspace, contact, name FROM events WHERE {any_of(db, 'id', 'int')}",
+        list_param(db, ids),
+    )
     by_workspace: dict[int, list[tuple[str, str]]] = {}
     for row in rows:
         by_workspace.setdefault(int(row["workspace"]), []).append((row["contact"], row["name"]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backend.db import Database, one_of
+from backend.db import Database, any_of, list_param
 
 CHUNK = 500
 
@@ -32,11 +32,10 @@ class Memberships:
         keys = sorted(set(contacts))
         found: dict[str, set[str]] = {}
         for start in range(0, len(keys) if defined else 0, CHUNK):
-            condition, args = one_of(db, "m.contact", keys[start:start + CHUNK])
             for row in await db.fetch(
-                "SELECT m.contact, s.key FROM segment_members m JOIN segments s "
-                f"ON s.id = m.segment WHERE m.workspace = {{}} AND {condition}",
-                workspace, *args,
+                "SELECT m.contact, s.key FROM segment_members m JOIN segments s ON s.id = "
+                f"m.segment WHERE m.workspace = {{}} AND {any_of(db, 'm.contact', 'text')}",
+                workspace, list_param(db, keys[start:start + CHUNK]),
             ):
                 found.setdefault(row["contact"], set()).add(row["key"])
         return cls(defined, found)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from backend.db import Database, one_of
+from backend.db import Database, any_of, list_param
 from backend.segments.sql import compile_segment
 from backend.segments.store import Definitions, Segment, dialect
 from backend.store.contacts import load_contacts
@@ -107,12 +107,11 @@ async def _evaluate(db: Database, defs: Definitions, keys: list[str],
                     for name in defs.by_key[part].rule.dependencies.events})
     history: dict[str, list[dict[str, Any]]] = {key: [] for key in contacts}
     if names and contacts:
-        by_contact, contact_args = one_of(db, "contact", list(contacts))
-        by_name, name_args = one_of(db, "name", names)
         for row in await db.fetch(
             f"SELECT contact, name, at, properties FROM events WHERE workspace = {{}} "
-            f"AND {by_contact} AND {by_name} AND at <= {{}}",
-            defs.workspace, *contact_args, *name_args, now,
+            f"AND {any_of(db, 'contact', 'text')} AND {any_of(db, 'name', 'text')} "
+            "AND at <= {}",
+            defs.workspace, list_param(db, contacts), list_param(db, names), now,
         ):
             at = row["at"]
             at = datetime.fromisoformat(at) if isinstance(at, str) else at
@@ -135,11 +134,9 @@ async def _evaluate(db: Database, defs: Definitions, keys: list[str],
 
 async def _members(db: Database, segment_ids: list[int], keys: list[str]
                    ) -> set[tuple[int, str]]:
-    by_segment, segment_args = one_of(db, "segment", segment_ids, "integer")
-    by_contact, contact_args = one_of(db, "contact", keys)
     rows = await db.fetch(
-        f"SELECT segment, contact FROM segment_members WHERE {by_segment} AND {by_contact}",
-        *segment_args, *contact_args,
+        f"SELECT segment, contact FROM segment_members WHERE {any_of(db, 'segment', 'int')} "
+        f"AND {any_of(db, 'contact', 'text')}", list_param(db, segment_ids), list_param(db, keys),
     )
     return {(int(row["segment"]), row["contact"]) for row in rows}
 

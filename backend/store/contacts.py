@@ -18,7 +18,7 @@ from backend.contact_import import (
     Refusal,
     reader_for,
 )
-from backend.db import Database, driver_connection, one_of
+from backend.db import Database, any_of, driver_connection, list_param
 from flows.contacts import Contact
 
 _COLUMNS = ("email", "phone", "push_tokens", "chat", "timezone")
@@ -86,9 +86,9 @@ def merge(
 async def load_rows(db: Database, workspace: int, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), CHUNK):
-        condition, args = one_of(db, "key", list(keys[start:start + CHUNK]))
         for row in await db.fetch(
-            f"SELECT * FROM contacts WHERE workspace = {{}} AND {condition}", workspace, *args,
+            f"SELECT * FROM contacts WHERE workspace = {{}} AND {any_of(db, 'key', 'text')}",
+            workspace, list_param(db, keys[start:start + CHUNK]),
         ):
             rows[row["key"]] = row
     return rows
